@@ -1,0 +1,74 @@
+// The child side of the harness's control channel: JSON lines on stdout (to the harness) and on
+// stdin (from it). Plain node, so the raw implementation does not load Effect.
+
+export interface Command {
+  readonly cmd: "go" | "stats" | "verify" | "exit"
+  readonly port?: number
+}
+
+/** Counters a server keeps for the harness (bytes its application code took from the socket). */
+export const counters = {
+  bytesIn: 0,
+  connections: 0,
+  errors: 0
+}
+
+const waiting = new Map<string, Array<(c: Command) => void>>()
+const arrived = new Map<string, Command>()
+let stdinBuffer = ""
+let started = false
+
+const dispatch = (c: Command) => {
+  if (c.cmd === "stats") {
+    send({ t: "stats", ...counters })
+    return
+  }
+  const ws = waiting.get(c.cmd)
+  if (ws !== undefined && ws.length > 0) {
+    waiting.delete(c.cmd)
+    for (const w of ws) w(c)
+  } else {
+    arrived.set(c.cmd, c)
+  }
+}
+
+export const startControl = (): void => {
+  if (started) return
+  started = true
+  process.stdin.setEncoding("utf8")
+  process.stdin.on("data", (data: string) => {
+    stdinBuffer += data
+    let nl: number
+    while ((nl = stdinBuffer.indexOf("\n")) >= 0) {
+      const line = stdinBuffer.slice(0, nl)
+      stdinBuffer = stdinBuffer.slice(nl + 1)
+      if (line.trim() !== "") dispatch(JSON.parse(line) as Command)
+    }
+  })
+  // The harness went away: behave as if told to exit.
+  process.stdin.on("end", () => dispatch({ cmd: "exit" }))
+}
+
+/** Resolves when the harness sends `cmd` (or has already sent it). */
+export const waitFor = (cmd: Command["cmd"]): Promise<Command> => {
+  const c = arrived.get(cmd)
+  if (c !== undefined) {
+    arrived.delete(cmd)
+    return Promise.resolve(c)
+  }
+  return new Promise((resolve) => {
+    const ws = waiting.get(cmd) ?? []
+    ws.push(resolve)
+    waiting.set(cmd, ws)
+  })
+}
+
+export const send = (msg: Readonly<Record<string, unknown>>): void => {
+  process.stdout.write(JSON.stringify(msg) + "\n")
+}
+
+/** Reports a failure and exits at once with status 2. */
+export const fail = (message: string): never => {
+  send({ t: "error", message })
+  process.exit(2)
+}

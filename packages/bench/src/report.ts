@@ -1,0 +1,159 @@
+// Medians, ranges and ratios of a benchmark report, as Markdown.
+import type { BenchReport, Pair, RunRecord } from "./harness.js"
+import { clientFor, pairsFor, round } from "./harness.js"
+import type { Impl, Scenario } from "./protocol.js"
+
+interface MetricDef {
+  readonly label: string
+  /** which direction is better, shown next to the label */
+  readonly better: "higher" | "lower"
+  readonly get: (r: RunRecord) => number | undefined
+}
+
+const m = (key: string) => (r: RunRecord) => r.metrics[key]
+
+const primary: Record<Scenario, ReadonlyArray<MetricDef>> = {
+  bulk: [{ label: "MiB/s", better: "higher", get: m("mibPerS") }],
+  echo: [
+    { label: "round trips/s", better: "higher", get: m("rtPerS") },
+    { label: "p50 µs", better: "lower", get: m("p50Us") },
+    { label: "p99 µs", better: "lower", get: m("p99Us") }
+  ],
+  churn: [{ label: "connections/s", better: "higher", get: m("connPerS") }],
+  lines: [{ label: "lines/s", better: "higher", get: m("linesPerS") }],
+  conc: [
+    { label: "total ms", better: "lower", get: m("totalMs") },
+    { label: "server peak RSS MiB", better: "lower", get: m("serverHwmMiB") }
+  ],
+  backpressure: [
+    { label: "MiB server took in", better: "lower", get: m("serverMiBIn") },
+    { label: "server peak RSS MiB", better: "lower", get: m("serverHwmMiB") }
+  ]
+}
+
+const resources = (scenario: Scenario): ReadonlyArray<MetricDef> => [
+  { label: "client CPU s", better: "lower", get: (r) => r.clientProc?.cpuS },
+  { label: "server CPU s", better: "lower", get: (r) => r.serverProc?.cpuS },
+  { label: "client peak RSS MiB", better: "lower", get: (r) => r.clientProc?.hwmMiB },
+  ...(scenario === "conc" || scenario === "backpressure" ?
+    [] :
+    [{ label: "server peak RSS MiB", better: "lower" as const, get: (r: RunRecord) => r.serverProc?.hwmMiB }]),
+  { label: "server minor faults", better: "lower", get: (r) => r.serverProc?.minflt }
+]
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+export interface Summary {
+  readonly median: number
+  readonly min: number
+  readonly max: number
+  readonly n: number
+  readonly failed: number
+}
+
+const summarize = (runs: ReadonlyArray<RunRecord>, get: MetricDef["get"]): Summary => {
+  const values = runs.filter((r) => r.ok).map(get).filter((v): v is number => v !== undefined && Number.isFinite(v))
+  return {
+    median: median(values),
+    min: Math.min(...values),
+    max: Math.max(...values),
+    n: values.length,
+    failed: runs.filter((r) => !r.ok).length
+  }
+}
+
+const cell = (s: Summary | undefined): string => {
+  if (s === undefined) return "–"
+  if (s.n === 0) return s.failed > 0 ? `FAIL ×${s.failed}` : "–"
+  const range = s.n > 1 ? ` (${round(s.min)}–${round(s.max)})` : ""
+  return `${round(s.median)}${range}${s.failed > 0 ? ` ⚠${s.failed} failed` : ""}`
+}
+
+const ratio = (a: Summary | undefined, b: Summary | undefined): string =>
+  a === undefined || b === undefined || a.n === 0 || b.n === 0 || b.median === 0 ? "–" : `${(a.median / b.median).toFixed(2)}×`
+
+const runsOf = (report: BenchReport, scenario: Scenario, pair: Pair) =>
+  report.runs.filter((r) =>
+    r.scenario === scenario && r.client === clientFor(scenario, pair.client) && r.server === pair.server
+  )
+
+const label = (d: MetricDef) => `${d.label} ${d.better === "higher" ? "↑" : "↓"}`
+
+export const summaryTable = (report: BenchReport): string => {
+  const impls = report.options.impls
+  const has = (i: Impl) => impls.includes(i)
+  const head = ["scenario", "metric", ...impls]
+  if (has("effect-tcp") && has("raw")) head.push("effect-tcp/raw")
+  if (has("effect-tcp") && has("platform")) head.push("effect-tcp/platform")
+  const rows: Array<Array<string>> = []
+  for (const scenario of report.options.scenarios) {
+    for (const d of [...primary[scenario], ...resources(scenario)]) {
+      const s = new Map<Impl, Summary>()
+      for (const impl of impls) s.set(impl, summarize(runsOf(report, scenario, { client: impl, server: impl }), d.get))
+      const row = [scenario, label(d), ...impls.map((i) => cell(s.get(i)))]
+      if (has("effect-tcp") && has("raw")) row.push(ratio(s.get("effect-tcp"), s.get("raw")))
+      if (has("effect-tcp") && has("platform")) row.push(ratio(s.get("effect-tcp"), s.get("platform")))
+      rows.push(row)
+    }
+  }
+  return markdown(head, rows)
+}
+
+const short: Record<Impl, string> = { raw: "raw", platform: "plat", "effect-tcp": "etcp" }
+
+/** Every client/server pair that ran, primary metrics only (client → server). */
+export const mixedTable = (report: BenchReport): string => {
+  const pairs = pairsFor(report.options)
+  const head = ["scenario", "metric", ...pairs.map((p) => `${short[p.client]}→${short[p.server]}`)]
+  const rows: Array<Array<string>> = []
+  for (const scenario of report.options.scenarios) {
+    for (const d of [...primary[scenario], resources(scenario)[0]!, resources(scenario)[1]!]) {
+      rows.push([
+        scenario,
+        label(d),
+        ...pairs.map((p) =>
+          scenario === "backpressure" && p.client !== clientFor(scenario, p.client) ? "(raw client)" : cell(summarize(runsOf(report, scenario, p), d.get))
+        )
+      ])
+    }
+  }
+  return markdown(head, rows)
+}
+
+const markdown = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string =>
+  [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i < 2 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((r) => `| ${r.join(" | ")} |`)
+  ].join("\n")
+
+export const failures = (report: BenchReport): ReadonlyArray<RunRecord> => report.runs.filter((r) => !r.ok)
+
+export const formatReport = (report: BenchReport): string => {
+  const o = report.options
+  const lines = [
+    `## effect-tcp benchmark${o.smoke ? " (smoke: tiny sizes, correctness only)" : ""}`,
+    "",
+    `${report.host.cpuModel} × ${report.host.cpus}, ${report.host.platform}, Node ${report.host.node}; ` +
+      `${o.reps} repetition(s), fresh processes per run, loopback; env ${JSON.stringify(o.env)}` +
+      (o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(" ")}` : ""),
+    "",
+    "Cells: median (min–max) over repetitions. Ratios are of medians (effect-tcp ÷ other); ↑/↓ says which way is better.",
+    "CPU seconds are from /proc/<pid>/stat between \"ready\" and the end of the measured part (startup excluded);",
+    "peak RSS is VmHWM. Backpressure always uses the raw client (see README).",
+    "",
+    summaryTable(report)
+  ]
+  if (o.mixed) lines.push("", "### Every client → server pair", "", mixedTable(report))
+  const failed = failures(report)
+  if (failed.length > 0) {
+    lines.push("", `### ${failed.length} failed run(s)`, "")
+    for (const r of failed) lines.push(`- ${r.scenario} rep ${r.rep + 1} ${r.client}→${r.server}: ${r.check}`)
+  }
+  return lines.join("\n")
+}

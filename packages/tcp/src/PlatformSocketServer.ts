@@ -1,0 +1,6 @@
+/**
+ * (being written)
+ *
+ * @since 0.1.0
+ */
+export {}
