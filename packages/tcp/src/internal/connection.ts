@@ -101,16 +101,14 @@ export const attach = <A extends Address.Address>(
       writer.fail(writeErrorFromNode(error))
     })
     const bytesWrittenAtStart = socket.bytesWritten
-    socket.once("close", () => {
+    const onClose = () => {
       reader.fail(new ReadError({ reason: "Closed" }))
       writer.fail(new WriteError({ reason: "Closed" }))
       counters.closed(reader.received, socket.bytesWritten - bytesWrittenAtStart)
-    })
-    if (socket.closed) {
-      reader.fail(new ReadError({ reason: "Closed" }))
-      writer.fail(new WriteError({ reason: "Closed" }))
     }
     counters.opened()
+    if (socket.closed) onClose()
+    else socket.once("close", onClose)
     yield* Effect.addFinalizer(() => Effect.zipRight(writer.close, Effect.sync(() => reader.close())))
     socket.resume()
     return { socket: tcpSocket, reader, writer }

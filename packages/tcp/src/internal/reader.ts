@@ -32,6 +32,11 @@ const noneExit = Exit.succeed(Option.none())
 const eofResult: Reader.ReadUntilResult = { _tag: "Eof" }
 const streamEnd = Exit.fail(Option.none())
 
+/** Node's Buffer has a direct UTF-8 decoder that skips `toString`'s argument handling. */
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string
+}
+
 const asBuffer = (bytes: Uint8Array): Buffer =>
   Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -178,16 +183,21 @@ export class ReaderImpl implements Reader.Reader {
       this.head++
       this.offset = 0
     }
+    this.compact()
+    if (this.paused && this.buffered < this.config.bufferSize) {
+      this.paused = false
+      this.source.resume()
+    }
+  }
+
+  /** Forgets consumed chunks once the list is empty or mostly consumed. */
+  private compact(): void {
     if (this.head === this.chunks.length) {
       this.chunks.length = 0
       this.head = 0
     } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head)
       this.head = 0
-    }
-    if (this.paused && this.buffered < this.config.bufferSize) {
-      this.paused = false
-      this.source.resume()
     }
   }
 
@@ -283,6 +293,30 @@ export class ReaderImpl implements Reader.Reader {
   /** The next complete line, the unterminated last line at end of stream, or NeedMore. */
   private nextLine(): Exit.Exit<Option.Option<string>, ReadError> | typeof NeedMore {
     if (this.closed) return Exit.fail(readerClosed)
+    // Fast path: the next line ends within the first chunk.
+    const chunk = this.chunks[this.head]
+    if (chunk !== undefined && this.scannedNoLf === 0) {
+      const start = this.offset
+      const lf = chunk.indexOf(LF, start)
+      if (lf !== -1) {
+        const end = lf > start && chunk[lf - 1] === CR ? lf - 1 : lf
+        if (end - start > this.config.maxLineLength) return this.lineTooLong()
+        const line = (chunk as unknown as Utf8Sliceable).utf8Slice(start, end)
+        this.buffered -= lf + 1 - start
+        if (lf + 1 < chunk.byteLength) {
+          this.offset = lf + 1
+        } else {
+          this.head++
+          this.offset = 0
+          this.compact()
+        }
+        if (this.paused && this.buffered < this.config.bufferSize) {
+          this.paused = false
+          this.source.resume()
+        }
+        return Exit.succeed(Option.some(line))
+      }
+    }
     const lf = this.indexOfByte(LF, this.scannedNoLf)
     if (lf !== -1) {
       const length = lf > 0 && this.byteAt(lf - 1) === CR ? lf - 1 : lf

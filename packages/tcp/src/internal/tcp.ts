@@ -231,7 +231,7 @@ const connectRaw = (
     const plan = cfg.plan
     let given = opts?.socket
 
-    const handshakes = Effect.gen(function*() {
+    const handshakes = (addresses: ReadonlyArray<Resolver.ResolvedAddress>) => Effect.gen(function*() {
       if (plan._tag === "Unix") {
         const remote = Address.unix(plan.path)
         const exit = yield* Effect.exit(attempt(scope, given, { path: plan.path }, undefined))
@@ -240,7 +240,6 @@ const connectRaw = (
         attempts.push({ address: remote, reason: reasonOf(cause), cause })
         return yield* failure(target, attempts)
       }
-      const addresses = yield* resolve(cfg, target)
       for (let i = 0; i < addresses.length; i++) {
         const { address, family } = addresses[i]
         const last = i === addresses.length - 1
@@ -259,15 +258,21 @@ const connectRaw = (
         if (Exit.isSuccess(exit)) return { socket: exit.value, remote }
         const cause = Cause.squash(exit.cause)
         attempts.push({ address: remote, reason: reasonOf(cause), cause })
+        yield* spanEvent("effect-tcp.connect.attempt-failed", {
+          "effect-tcp.address": Address.format(remote),
+          "effect-tcp.reason": reasonOf(cause)
+        })
       }
       return yield* failure(target, attempts)
     })
 
-    const bounded = Effect.timeoutFail(handshakes, {
-      duration: Duration.millis(cfg.timeout),
-      onTimeout: () =>
-        new ConnectError({ reason: "Timeout", target, attempts: [...attempts], cause: `no connection within ${cfg.timeout} ms` })
-    })
+    // Resolution has its own bound (resolveTimeout); `timeout` covers the handshakes only.
+    const bounded = Effect.flatMap(resolve(cfg, target), (addresses) =>
+      Effect.timeoutFail(handshakes(addresses), {
+        duration: Duration.millis(cfg.timeout),
+        onTimeout: () =>
+          new ConnectError({ reason: "Timeout", target, attempts: [...attempts], cause: `no connection within ${cfg.timeout} ms` })
+      }))
     const interrupt = opts?.interrupt
     const raced = interrupt === undefined ? bounded : Effect.raceFirst(
       bounded,
@@ -280,6 +285,15 @@ const connectRaw = (
     )
     return yield* Effect.tapError(raced, (error) => Effect.sync(() => metrics.connectFailed(error.reason)))
   })
+
+/** Records an event on the current span, if there is one. */
+const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        if (Option.isSome(span)) span.value.event(name, clock.unsafeCurrentTimeNanos(), attributes)
+      })
+    ))
 
 const failure = (target: string, attempts: ReadonlyArray<ConnectAttempt>) =>
   Effect.fail(
@@ -307,13 +321,25 @@ const open = <A extends Address.Address>(
   cfg: ConnectConfig,
   opts: Tcp.ConnectOptions | undefined
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError, Scope.Scope> =>
-  Effect.map(connectRaw(where, cfg, opts), ({ remote, socket }) => {
+  Effect.flatMap(connectRaw(where, cfg, opts), ({ remote, socket }) => {
     configure(socket, cfg)
-    if (remote._tag === "Unix") {
-      return makeTcpSocket(socket, Address.unix("") as A, remote as A)
-    }
-    const addresses = inetAddresses(socket, remote)
-    return makeTcpSocket(socket, addresses.local as A, addresses.remote as A)
+    const tcpSocket = remote._tag === "Unix"
+      ? makeTcpSocket(socket, Address.unix("") as A, remote as A)
+      : makeTcpSocket(socket, inetAddresses(socket, remote).local as A, inetAddresses(socket, remote).remote as A)
+    return Effect.as(
+      Effect.annotateCurrentSpan({
+        "effect-tcp.remote": Address.format(tcpSocket.remoteAddress),
+        "effect-tcp.local": Address.format(tcpSocket.localAddress)
+      }),
+      tcpSocket
+    )
+  })
+
+/** The span around a connect: its target, then the addresses it reached, or its error. */
+const traced = <X, E, R>(where: WhereToConnect.Target, effect: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+  Effect.withSpan(effect, "effect-tcp.connect", {
+    kind: "client",
+    attributes: { "effect-tcp.target": WhereToConnect.describe(where) }
   })
 
 /** @internal */
@@ -321,7 +347,7 @@ export const connectSock = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> =>
-  Effect.flatMap(validate(() => config(where, opts)), (cfg) => open(where, cfg, opts))
+  traced(where, Effect.flatMap(validate(() => config(where, opts)), (cfg) => open(where, cfg, opts)))
 
 /** @internal */
 export const connect = <A extends Address.Address>(
@@ -329,9 +355,14 @@ export const connect = <A extends Address.Address>(
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
   Effect.flatMap(
-    validate(() => ({ cfg: config(where, opts), reader: options.readerConfig(opts), writer: options.writerConfig(opts) })),
-    ({ cfg, reader, writer }) =>
-      Effect.flatMap(open(where, cfg, opts), (socket) => attach(socket, reader, writer, "client"))
+    traced(
+      where,
+      validate(() => ({ cfg: config(where, opts), reader: options.readerConfig(opts), writer: options.writerConfig(opts) }))
+        .pipe(Effect.flatMap(({ cfg, reader, writer }) =>
+          Effect.map(open(where, cfg, opts), (socket) => ({ socket, reader, writer }))
+        ))
+    ),
+    ({ reader, socket, writer }) => attach(socket, reader, writer, "client")
   )
 
 /** @internal */

@@ -1,0 +1,243 @@
+// effect-tcp, written the way its README tells users to: only the package's public exports,
+// Tcp.connect / Server.make with the reader's and writer's own operations.
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { BindToAddress, BindToPort, type Connection, Reader, Server, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
+import type { Address } from "effect-tcp"
+import { counters } from "../control.js"
+import {
+  type BulkParams,
+  type ChildConfig,
+  type ChurnParams,
+  type ConcParams,
+  type EchoParams,
+  type LinesParams,
+  type Scenario,
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
+  echoMessage,
+  latencySummary,
+  linesAck,
+  linesChunk,
+  linesSource,
+  readBulkHeader
+} from "../protocol.js"
+import { type EffectClientScenario, runChild, timed } from "./effectMain.js"
+
+type Conn = Connection.Connection<Address.Inet>
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+type Handler = (conn: Conn) => Effect.Effect<void, unknown>
+
+const echo: Handler = (conn) =>
+  conn.reader.stream.pipe(
+    Stream.map((bytes) => {
+      counters.bytesIn += bytes.length
+      return bytes
+    }),
+    Stream.run(conn.writer.sink)
+  )
+
+const bulk: Handler = (conn) =>
+  Effect.gen(function*() {
+    const expected = readBulkHeader(yield* conn.reader.readExactly(8))
+    counters.bytesIn += 8
+    let received = 0
+    if (expected > 0) {
+      const end = yield* conn.reader.readChunks((chunk) => {
+        const need = expected - received
+        const n = Math.min(need, chunk.length)
+        received += n
+        counters.bytesIn += n
+        return n === need ? Reader.StopConsumed(received, n) : Reader.Continue
+      })
+      if (end._tag !== "Stopped") return yield* Effect.fail(new Error(`bulk: stream ended after ${received} bytes`))
+    }
+    yield* conn.writer.write(Uint8Array.of(bulkAck(received)))
+  })
+
+const lines: Handler = (conn) =>
+  Effect.gen(function*() {
+    const acc = yield* conn.reader.lines.pipe(
+      Stream.takeWhile((line) => line !== ""),
+      Stream.runFold({ count: 0, length: 0 }, (acc, line) => {
+        acc.count++
+        acc.length += line.length
+        return acc
+      })
+    )
+    counters.bytesIn += yield* conn.reader.bytesRead
+    yield* conn.writer.write(linesAck(acc.count, acc.length))
+  })
+
+const handlers: Record<Scenario, Handler> = { bulk, echo, churn: echo, lines, conc: echo, backpressure: echo }
+
+const server = (config: ChildConfig) =>
+  Effect.gen(function*() {
+    const handler = handlers[config.scenario]
+    const server = yield* Server.make(
+      WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
+      (conn) =>
+        Effect.sync(() => counters.connections++).pipe(
+          Effect.zipRight(handler(conn)),
+          Effect.catchAllCause(() => Effect.sync(() => counters.errors++))
+        )
+    )
+    return server.listeningOn
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+
+const connect = (port: number) => Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", port))
+
+const bulkClient = (p: BulkParams): EffectClientScenario => {
+  const chunk = bulkChunk(p.chunk)
+  return {
+    run: (port) =>
+      Effect.gen(function*() {
+        const [ack, elapsedMs] = yield* timed(Effect.scoped(Effect.gen(function*() {
+          const conn = yield* connect(port)
+          yield* conn.writer.write(bulkHeader(p.bytes))
+          for (let sent = 0; sent < p.bytes; sent += p.chunk) {
+            const n = Math.min(p.chunk, p.bytes - sent)
+            yield* conn.writer.write(n === p.chunk ? chunk : chunk.subarray(0, n))
+          }
+          return yield* conn.reader.readExactly(1)
+        })))
+        const expected = bulkAck(p.bytes)
+        const ok = ack[0] === expected
+        return {
+          ok,
+          check: ok ? "ack byte" : `ack ${ack[0]}, expected ${expected}`,
+          elapsedMs,
+          metrics: { mibPerS: p.bytes / 1048576 / (elapsedMs / 1000) }
+        }
+      })
+  }
+}
+
+const echoClient = (p: EchoParams): EffectClientScenario => ({
+  run: (port) =>
+    Effect.scoped(Effect.gen(function*() {
+      const conn = yield* connect(port)
+      const samples = new Float64Array(p.count)
+      const out = Buffer.alloc(p.size)
+      let measureStart = performance.now()
+      for (let seq = 0; seq < p.warmup + p.count; seq++) {
+        if (seq === p.warmup) measureStart = performance.now()
+        echoMessage(seq, p.size, out)
+        const t0 = performance.now()
+        yield* conn.writer.write(out)
+        const reply = yield* conn.reader.readExactly(p.size)
+        if (seq >= p.warmup) samples[seq - p.warmup] = (performance.now() - t0) * 1000
+        if (Buffer.compare(reply, out) !== 0) return yield* Effect.fail(new Error(`echo: reply ${seq} differs`))
+      }
+      const elapsedMs = performance.now() - measureStart
+      return {
+        ok: true,
+        check: `${p.warmup + p.count} replies equal their requests`,
+        elapsedMs,
+        metrics: { rtPerS: p.count / (elapsedMs / 1000), ...latencySummary(samples) }
+      }
+    }))
+})
+
+const churnClient = (p: ChurnParams): EffectClientScenario => ({
+  run: (port) =>
+    Effect.gen(function*() {
+      const [, elapsedMs] = yield* timed(Effect.gen(function*() {
+        for (let i = 0; i < p.count; i++) {
+          const b = i & 0xff
+          yield* Effect.scoped(Effect.gen(function*() {
+            const conn = yield* connect(port)
+            yield* conn.writer.write(Uint8Array.of(b))
+            const reply = yield* conn.reader.readExactly(1)
+            if (reply[0] !== b) return yield* Effect.fail(new Error(`churn: connection ${i} got ${reply[0]}`))
+          }))
+        }
+      }))
+      return { ok: true, check: `${p.count} one-byte echoes`, elapsedMs, metrics: { connPerS: p.count / (elapsedMs / 1000) } }
+    })
+})
+
+const linesClient = (p: LinesParams): EffectClientScenario => {
+  const source = linesSource(p.count, p.chunk)
+  return {
+    run: (port) =>
+      Effect.gen(function*() {
+        const [line, elapsedMs] = yield* timed(Effect.scoped(Effect.gen(function*() {
+          const conn = yield* connect(port)
+          for (let offset = 0; offset < source.totalBytes;) {
+            const c = linesChunk(source, offset, p.chunk)
+            offset += c.length
+            yield* conn.writer.write(c)
+          }
+          yield* conn.writer.write("\n")
+          return yield* conn.reader.readLine
+        })))
+        const ack = line._tag === "Some" ? line.value + "\n" : "<eof>"
+        const expected = linesAck(source.expectedCount, source.expectedLength)
+        const ok = ack === expected
+        return {
+          ok,
+          check: ok ? `ack ${JSON.stringify(ack)}` : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+          elapsedMs,
+          metrics: { linesPerS: p.count / (elapsedMs / 1000) }
+        }
+      })
+  }
+}
+
+const concClient = (p: ConcParams): EffectClientScenario => ({
+  run: (port) =>
+    Effect.gen(function*() {
+      const [, elapsedMs] = yield* timed(Effect.forEach(
+        Array.from({ length: p.connections }, (_, c) => c),
+        (c) =>
+          Effect.scoped(Effect.gen(function*() {
+            const conn = yield* connect(port)
+            const out = Buffer.alloc(p.size)
+            for (let rt = 0; rt < p.roundTrips; rt++) {
+              echoMessage(c * p.roundTrips + rt, p.size, out)
+              yield* conn.writer.write(out)
+              const reply = yield* conn.reader.readExactly(p.size)
+              if (Buffer.compare(reply, out) !== 0) {
+                return yield* Effect.fail(new Error(`conc: connection ${c} reply ${rt} differs`))
+              }
+            }
+          })),
+        { concurrency: "unbounded", discard: true }
+      ))
+      return {
+        ok: true,
+        check: `${p.connections} x ${p.roundTrips} replies equal their requests`,
+        elapsedMs,
+        metrics: { totalMs: elapsedMs }
+      }
+    })
+})
+
+const client = (config: ChildConfig): EffectClientScenario => {
+  const p = config.params as never
+  switch (config.scenario) {
+    case "bulk":
+      return bulkClient(p)
+    case "echo":
+      return echoClient(p)
+    case "churn":
+      return churnClient(p)
+    case "lines":
+      return linesClient(p)
+    case "conc":
+      return concClient(p)
+    case "backpressure":
+      // The scenario measures the server; the harness drives every server with the raw client.
+      return { run: () => Effect.die("the backpressure scenario uses the raw client") }
+  }
+}
+
+export const run = (config: ChildConfig): void => runChild(config, { server, client })

@@ -1,0 +1,29 @@
+import { assert, describe, it } from "@effect/vitest"
+import { clientFor, defaultOptions, killLiveChildren, runBench } from "../src/harness.js"
+import { IMPLS, SCENARIOS } from "../src/protocol.js"
+
+// `pnpm bench --smoke` as a test, so the benchmark never rots: tiny sizes, one repetition, every
+// scenario on every implementation, each in fresh server and client processes. It checks that
+// every ack is right and every child exits cleanly, never how fast anything was.
+describe("bench --smoke", () => {
+  it("every scenario's ack is correct on every implementation", async () => {
+    const log: Array<string> = []
+    try {
+      const report = await runBench({ ...defaultOptions(true), log: (line) => log.push(line) })
+      for (const scenario of SCENARIOS) {
+        for (const impl of IMPLS) {
+          const runs = report.runs.filter((r) =>
+            r.scenario === scenario && r.server === impl && r.client === clientFor(scenario, impl)
+          )
+          assert.strictEqual(runs.length, 1, `${scenario} on ${impl}: one run expected`)
+        }
+      }
+      const failed = report.runs
+        .filter((r) => !r.ok)
+        .map((r) => `${r.scenario} ${r.client}→${r.server}: ${r.check}\n${r.stderr ?? ""}`)
+      assert.deepStrictEqual(failed, [], log.join("\n"))
+    } finally {
+      killLiveChildren()
+    }
+  })
+})
