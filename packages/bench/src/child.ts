@@ -1,29 +1,20 @@
-// Entry point of every benchmark child process:
-//   node --import tsx src/child.ts '<ChildConfig as JSON>'
-// It loads only the implementation it runs, so a raw process never loads Effect.
+// The part of a benchmark child that does not depend on the implementation (see launch.cjs).
 import { fail, startControl } from "./control.js"
 import type { ChildConfig } from "./protocol.js"
 
-const config = JSON.parse(process.argv[2] ?? "{}") as ChildConfig
-
-startControl()
-setTimeout(() => fail(`${config.role} ${config.impl} ${config.scenario}: deadline of ${config.deadlineMs} ms exceeded`), config.deadlineMs).unref()
-process.on("uncaughtException", (e) => fail(`uncaught exception: ${e instanceof Error ? e.stack : String(e)}`))
-process.on("unhandledRejection", (e) => fail(`unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`))
-
-const load = async () => {
-  switch (config.impl) {
-    case "raw":
-      return (await import("./impl/raw.js")).run
-    case "platform":
-      return (await import("./impl/platform.js")).run
-    case "effect-tcp":
-      return (await import("./impl/effectTcp.js")).run
+export const start = (config: ChildConfig, load: () => (config: ChildConfig) => void): void => {
+  startControl()
+  setTimeout(
+    () => fail(`${config.role} ${config.impl} ${config.scenario}: deadline of ${config.deadlineMs} ms exceeded`),
+    config.deadlineMs
+  ).unref()
+  process.on("uncaughtException", (e) => fail(`uncaught exception: ${e instanceof Error ? e.stack : String(e)}`))
+  process.on("unhandledRejection", (e) => fail(`unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`))
+  let run: (config: ChildConfig) => void
+  try {
+    run = load()
+  } catch (e) {
+    return fail(`cannot load ${config.impl}: ${e instanceof Error ? e.stack : String(e)}`)
   }
+  run(config)
 }
-
-load().then(
-  (run) => run(config),
-  (e: unknown) => fail(`cannot load ${config.impl}: ${e instanceof Error ? e.stack : String(e)}`)
-)
-

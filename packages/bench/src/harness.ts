@@ -17,7 +17,7 @@ import {
 } from "./protocol.js"
 
 export const BENCH_DIR = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "..")
-const CHILD = path.join(BENCH_DIR, "src", "child.ts")
+const LAUNCHER = path.join(BENCH_DIR, "src", "launch.cjs")
 
 /**
  * The trap this guards against: with glibc's default dynamic trim threshold, a process whose V8
@@ -43,9 +43,20 @@ export interface BenchOptions {
   readonly runTimeoutMs: number
   /** environment set for every child, identically */
   readonly env: Readonly<Record<string, string>>
+  /**
+   * Listen backlog given to every server alike (undefined: each library's default, 511 for
+   * node:net and platform). 1,000 simultaneous connects overflow a smaller accept queue, and the
+   * clients' SYN retries (1 s, 3 s, ...) then dominate the conc scenario instead of the code.
+   */
+  readonly backlog: number | undefined
   /** extra node flags for every child (e.g. --cpu-prof) */
   readonly nodeArgs: ReadonlyArray<string>
   readonly log: (line: string) => void
+  /**
+   * Runs in flight at once. Only smoke mode uses more than 1: it checks correctness, and starting
+   * Effect processes under tsx dominates its time.
+   */
+  readonly concurrency: number
 }
 
 export const defaultOptions = (smoke: boolean): BenchOptions => ({
@@ -57,7 +68,9 @@ export const defaultOptions = (smoke: boolean): BenchOptions => ({
   params: smoke ? smokeParams : defaultParams,
   runTimeoutMs: smoke ? 30_000 : 300_000,
   env: { GLIBC_TUNABLES: DEFAULT_GLIBC_TUNABLES },
+  backlog: 1024,
   nodeArgs: [],
+  concurrency: smoke ? 3 : 1,
   log: (line) => process.stderr.write(line + "\n")
 })
 
@@ -70,6 +83,8 @@ export interface RunRecord {
   /** what was checked; on failure, what went wrong */
   readonly check: string
   readonly elapsedMs: number
+  /** wall-clock ms the harness spent starting both processes, in the run (incl. checks), stopping them */
+  readonly phases: { readonly startMs: number; readonly runMs: number; readonly stopMs: number }
   readonly metrics: Readonly<Record<string, number>>
   readonly serverStats?: Readonly<Record<string, number>>
   readonly clientProc?: ProcUsage
@@ -110,7 +125,7 @@ class Child {
       if (v !== undefined && k !== "NODE_OPTIONS") env[k] = v
     }
     Object.assign(env, options.env)
-    this.proc = spawn(process.execPath, [...options.nodeArgs, "--import", "tsx", CHILD, JSON.stringify(config)], {
+    this.proc = spawn(process.execPath, [...options.nodeArgs, LAUNCHER, JSON.stringify(config)], {
       cwd: BENCH_DIR,
       env,
       stdio: ["pipe", "pipe", "pipe"]
@@ -253,10 +268,19 @@ const runOnce = async (
 ): Promise<RunRecord> => {
   const params = options.params[scenario]
   const deadlineMs = options.runTimeoutMs + 60_000
-  const base = (role: "server" | "client", impl: Impl): ChildConfig => ({ role, impl, scenario, params, deadlineMs })
+  const base = (role: "server" | "client", impl: Impl): ChildConfig => ({
+    role,
+    impl,
+    scenario,
+    params,
+    deadlineMs,
+    ...(options.backlog !== undefined ? { backlog: options.backlog } : {})
+  })
   const server = new Child(`server ${pair.server}`, base("server", pair.server), options)
   const client = new Child(`client ${pair.client}`, base("client", pair.client), options)
   const problems: Array<string> = []
+  const t0 = performance.now()
+  const phases = { startMs: NaN, runMs: NaN, stopMs: NaN }
   let result: Message | undefined
   let stats: Message | undefined
   let clientProc: ProcUsage | undefined
@@ -264,6 +288,7 @@ const runOnce = async (
   try {
     const ready = await server.next("ready", 60_000)
     await client.next("ready", 60_000)
+    phases.startMs = performance.now() - t0
     const serverBefore = readProc(server.pid)
     const clientBefore = readProc(client.pid)
     client.command({ cmd: "go", port: ready["port"] })
@@ -287,6 +312,7 @@ const runOnce = async (
     if (stats["connections"] !== expected.connections) {
       problems.push(`server saw ${String(stats["connections"])} connections, expected ${expected.connections}`)
     }
+    phases.runMs = performance.now() - t0 - phases.startMs
     for (const p of [await client.stop(15_000), await server.stop(30_000)]) {
       if (p !== undefined) problems.push(p)
     }
@@ -297,6 +323,7 @@ const runOnce = async (
     server.kill()
     await Promise.race([Promise.all([client.exited, server.exited]), new Promise((r) => setTimeout(r, 5_000).unref())])
   }
+  phases.stopMs = performance.now() - t0 - phases.startMs - phases.runMs
   const ok = problems.length === 0
   const metrics: Record<string, number> = { ...(result?.["metrics"] as Record<string, number> | undefined) }
   if (serverProc !== undefined) metrics["serverHwmMiB"] = serverProc.hwmMiB
@@ -310,6 +337,7 @@ const runOnce = async (
     ok,
     check: ok ? String(result?.["check"]) : problems.join("; "),
     elapsedMs: Number(result?.["elapsedMs"] ?? NaN),
+    phases,
     metrics,
     ...(stats !== undefined ? { serverStats: Object.fromEntries(Object.entries(stats).filter(([k]) => k !== "t")) as Record<string, number> } : {}),
     ...(clientProc !== undefined ? { clientProc } : {}),
@@ -332,6 +360,7 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
   const startedAt = new Date().toISOString()
   const runs: Array<RunRecord> = []
   const pairs = pairsFor(options)
+  const jobs: Array<{ readonly scenario: Scenario; readonly pair: Pair; readonly rep: number }> = []
   for (const scenario of options.scenarios) {
     // Backpressure always uses the raw client, so the mixed pairs collapse onto the servers.
     const scenarioPairs = pairs.filter((p, i) =>
@@ -341,17 +370,26 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
     for (let rep = 0; rep < options.reps; rep++) {
       // A B C, C B A, A B C, ...: no implementation always runs first or last.
       const order = rep % 2 === 0 ? scenarioPairs : [...scenarioPairs].reverse()
-      for (const pair of order) {
-        const actual = { client: clientFor(scenario, pair.client), server: pair.server }
-        const record = await runOnce(scenario, actual, rep, options)
-        runs.push(record)
-        options.log(
-          `${scenario.padEnd(12)} rep ${rep + 1}/${options.reps} client ${actual.client.padEnd(10)} server ${actual.server.padEnd(10)} ` +
-            (record.ok ? `ok   ${formatMetrics(record.metrics)}` : `FAIL ${record.check}`)
-        )
-      }
+      for (const pair of order) jobs.push({ scenario, pair: { client: clientFor(scenario, pair.client), server: pair.server }, rep })
     }
   }
+  const records: Array<RunRecord | undefined> = jobs.map(() => undefined)
+  let nextJob = 0
+  const worker = async () => {
+    while (nextJob < jobs.length) {
+      const i = nextJob++
+      const { pair, rep, scenario } = jobs[i]!
+      const record = await runOnce(scenario, pair, rep, options)
+      records[i] = record
+      options.log(
+        `${scenario.padEnd(12)} rep ${rep + 1}/${options.reps} client ${pair.client.padEnd(10)} server ${pair.server.padEnd(10)} ` +
+          (record.ok ? `ok   ${formatMetrics(record.metrics)}` : `FAIL ${record.check}`) +
+          ` [start ${record.phases.startMs.toFixed(0)} run ${record.phases.runMs.toFixed(0)} stop ${record.phases.stopMs.toFixed(0)} ms]`
+      )
+    }
+  }
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker))
+  runs.push(...records.filter((r): r is RunRecord => r !== undefined))
   const { log: _, ...rest } = options
   return {
     startedAt,

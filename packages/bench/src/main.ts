@@ -12,8 +12,10 @@ const usage = `usage: pnpm bench [options]
   --impls a,b             among ${IMPLS.join(", ")}
   --mixed                 also run every client against every other implementation's server
   --out PATH              JSON results (default results/bench-<time>.json; smoke writes none unless given)
+  --concurrency N         runs in flight at once (default 1; smoke 3: correctness only)
   --timeout SECONDS       bound on one run's measured part (default 300, smoke 30)
   --glibc-tunables S      GLIBC_TUNABLES for every child ("" to leave it unset)
+  --backlog N|default     listen backlog for every server alike (default 1024)
   --node-arg FLAG         extra node flag for every child (repeatable)
   --cpu-prof              write a .cpuprofile per child under results/prof-<time>/
   --<scenario>.<field> V  override a parameter, e.g. --bulk.bytes 256Mi --echo.count 5k
@@ -69,6 +71,9 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
       case "--mixed":
         options = { ...options, mixed: true }
         break
+      case "--concurrency":
+        options = { ...options, concurrency: parseNumber(value()) }
+        break
       case "--out":
         out = value()
         break
@@ -79,6 +84,11 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
         const v = value()
         const { GLIBC_TUNABLES: _, ...others } = env
         env = v === "" ? others : { ...others, GLIBC_TUNABLES: v }
+        break
+      }
+      case "--backlog": {
+        const v = value()
+        options = { ...options, backlog: v === "default" ? undefined : parseNumber(v) }
         break
       }
       case "--node-arg":

@@ -73,6 +73,8 @@ export interface ChildConfig {
   readonly params: ScenarioParams[Scenario]
   /** the child exits with an error after this many milliseconds, whatever it is doing */
   readonly deadlineMs: number
+  /** listen backlog every server is given (absent: each library's own default) */
+  readonly backlog?: number
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -140,7 +140,8 @@ export const formatReport = (report: BenchReport): string => {
     `## effect-tcp benchmark${o.smoke ? " (smoke: tiny sizes, correctness only)" : ""}`,
     "",
     `${report.host.cpuModel} × ${report.host.cpus}, ${report.host.platform}, Node ${report.host.node}; ` +
-      `${o.reps} repetition(s), fresh processes per run, loopback; env ${JSON.stringify(o.env)}` +
+      `${o.reps} repetition(s), fresh processes per run, loopback; listen backlog ${o.backlog ?? "each library's default"}; ` +
+      `env ${JSON.stringify(o.env)}` +
       (o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(" ")}` : ""),
     "",
     "Cells: median (min–max) over repetitions. Ratios are of medians (effect-tcp ÷ other); ↑/↓ says which way is better.",

@@ -67,7 +67,7 @@ export const usage = (message: string): CliFailure => new CliFailure({ message, 
  */
 export const codeOf = (error: unknown): number => {
   if (typeof error !== "object" || error === null || !("_tag" in error)) return ExitCode.Failure
-  const e = error as TcpError | CliFailure | { readonly _tag: string }
+  const e = error as TcpError.TcpError | CliFailure | { readonly _tag: string }
   switch (e._tag) {
     case "CliFailure":
       return (e as CliFailure).code
@@ -76,7 +76,7 @@ export const codeOf = (error: unknown): number => {
     case "ListenError":
       return ExitCode.ListenFailed
     case "ConnectError": {
-      switch ((e as Extract<TcpError, { _tag: "ConnectError" }>).reason) {
+      switch ((e as TcpError.ConnectError).reason) {
         case "Refused":
           return ExitCode.Refused
         case "Timeout":

@@ -185,8 +185,11 @@ export const unixAddress = (address: Unix): WhereToConnect<Unix> => make({ _tag:
  */
 export const describe = (target: Target): string => {
   switch (target._tag) {
-    case "HostAndPort":
-      return Address.format({ _tag: "Inet", host: target.host, port: target.port })
+    case "HostAndPort": {
+      // A bracketed IPv6 literal ("[::1]") is accepted as a host: format adds the brackets.
+      const bare = target.host.startsWith("[") && target.host.endsWith("]") ? target.host.slice(1, -1) : target.host
+      return Address.format({ _tag: "Inet", host: bare, port: target.port })
+    }
     case "InetAddress":
       return Address.format(target.address)
     case "File":

@@ -84,7 +84,8 @@ const server = (config: ChildConfig) =>
         Effect.sync(() => counters.connections++).pipe(
           Effect.zipRight(handler(conn)),
           Effect.catchAllCause(() => Effect.sync(() => counters.errors++))
-        )
+        ),
+      config.backlog !== undefined ? { backlog: config.backlog } : {}
     )
     return server.listeningOn
   })

@@ -97,7 +97,12 @@ const handlers: Record<Scenario, Handler> = { bulk, echo, churn: echo, lines, co
 
 const server = (config: ChildConfig) =>
   Effect.gen(function*() {
-    const server = yield* NodeSocketServer.make({ host: HOST, port: 0, noDelay: true })
+    const server = yield* NodeSocketServer.make({
+      host: HOST,
+      port: 0,
+      noDelay: true,
+      ...(config.backlog !== undefined ? { backlog: config.backlog } : {})
+    })
     const handler = handlers[config.scenario]
     yield* server.run((socket) =>
       Effect.sync(() => counters.connections++).pipe(

@@ -125,7 +125,7 @@ const runServer = (config: ChildConfig): void => {
     handler(socket)
   })
   server.on("error", (e) => fail(`server error: ${e.message}`))
-  server.listen({ host: HOST, port: 0 }, () => {
+  server.listen({ host: HOST, port: 0, ...(config.backlog !== undefined ? { backlog: config.backlog } : {}) }, () => {
     send({ t: "ready", port: (server.address() as net.AddressInfo).port })
   })
   void waitFor("exit").then(() => {

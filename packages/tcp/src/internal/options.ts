@@ -88,9 +88,20 @@ export const checkCount = (argument: string, count: unknown, fallback: number): 
   return count as number
 }
 
+const isNegative = (input: unknown): boolean =>
+  typeof input === "number"
+    ? !(input >= 0)
+    : typeof input === "bigint"
+    ? input < BigInt(0)
+    : typeof input === "string"
+    ? /^\s*-/.test(input)
+    : Array.isArray(input) && input.some((part) => typeof part === "number" && !(part >= 0))
+
 /** A duration in milliseconds, or `undefined` for "unlimited" when that is allowed. */
 export const checkDuration = (argument: string, input: unknown, fallback: Duration.Duration): number => {
   if (input === undefined) return Duration.toMillis(fallback)
+  // Checked before decoding: Duration clamps negative and NaN inputs to zero.
+  if (isNegative(input)) invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
   const decoded = Duration.decodeUnknown(input)
   if (Option.isNone(decoded)) return invalidArgument(argument, `expected a duration, got ${String(input)}`)
   const millis = Duration.toMillis(decoded.value)

@@ -373,9 +373,16 @@ export class ReaderImpl implements Reader.Reader {
       return this.endExit() ?? noneExit
     }
     const lead = this.byteAt(0)
-    const width = lead < 0x80 ? 1 : lead >= 0xf0 && lead <= 0xf4 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 && lead < 0xe0 ? 2 : 1
+    const width = lead < 0xc2 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead <= 0xf4 ? 4 : 1
     let complete = 1
-    while (complete < width && complete < this.buffered && (this.byteAt(complete) & 0xc0) === 0x80) complete++
+    while (complete < width && complete < this.buffered) {
+      // The second byte's range depends on the lead (no overlongs, surrogates or > U+10FFFF).
+      const byte = this.byteAt(complete)
+      const low = complete > 1 ? 0x80 : lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80
+      const high = complete > 1 ? 0xbf : lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf
+      if (byte < low || byte > high) break
+      complete++
+    }
     if (complete < width && complete === this.buffered && !this.eof) return NeedMore
     // An invalid or truncated sequence decodes to U+FFFD and consumes only the bytes it spans.
     return Exit.succeed(Option.some(this.takeString(complete, 0)))
@@ -390,24 +397,27 @@ export class ReaderImpl implements Reader.Reader {
     const delim = typeof delimiter === "string" ? Buffer.from(delimiter, "utf8") : delimiter
     const keep = options?.keepDelimiter === true
     const maxLength = options?.maxLength ?? Infinity
-    let scanned = 0
-    return this.run((): Attempt<Reader.ReadUntilResult> => {
-      if (this.closed) return Exit.fail(readerClosed)
-      if (delim.byteLength === 0) return Exit.succeed({ _tag: "Found", bytes: EMPTY })
-      const at = this.indexOf(delim, Math.max(0, scanned - delim.byteLength + 1))
-      if (at !== -1) {
-        if (at > maxLength) return this.untilTooLong(maxLength)
-        const bytes = this.take(keep ? at + delim.byteLength : at)
-        if (!keep) this.skip(delim.byteLength)
-        return Exit.succeed({ _tag: "Found", bytes })
-      }
-      scanned = this.buffered
-      if (this.buffered > maxLength + delim.byteLength) return this.untilTooLong(maxLength)
-      if (!this.eof) return NeedMore
-      const end = this.endExit()
-      if (end !== undefined) return end
-      if (this.buffered === 0) return Exit.succeed(eofResult)
-      return Exit.succeed({ _tag: "EofWithoutDelimiter", bytes: this.take(this.buffered) })
+    // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
+    return Effect.suspend(() => {
+      let scanned = 0
+      return this.run((): Attempt<Reader.ReadUntilResult> => {
+        if (this.closed) return Exit.fail(readerClosed)
+        if (delim.byteLength === 0) return Exit.succeed({ _tag: "Found", bytes: EMPTY })
+        const at = this.indexOf(delim, Math.max(0, scanned - delim.byteLength + 1))
+        if (at !== -1) {
+          if (at > maxLength) return this.untilTooLong(maxLength)
+          const bytes = this.take(keep ? at + delim.byteLength : at)
+          if (!keep) this.skip(delim.byteLength)
+          return Exit.succeed({ _tag: "Found", bytes })
+        }
+        scanned = this.buffered
+        if (this.buffered > maxLength + delim.byteLength) return this.untilTooLong(maxLength)
+        if (!this.eof) return NeedMore
+        const end = this.endExit()
+        if (end !== undefined) return end
+        if (this.buffered === 0) return Exit.succeed(eofResult)
+        return Exit.succeed({ _tag: "EofWithoutDelimiter", bytes: this.take(this.buffered) })
+      })
     })
   }
 
@@ -449,46 +459,49 @@ export class ReaderImpl implements Reader.Reader {
   readChunks<X>(handle: (chunk: Uint8Array) => Reader.ChunkResult<X>): Effect.Effect<Reader.ChunksEnd<X>, ReadError> {
     // After `Consumed(n)` with bytes left over, the handler is not called again until more bytes
     // arrive; then it sees the leftover and the new bytes as one contiguous chunk.
-    let waitingForMore = false
-    let leftover = 0
-    return this.run((): Attempt<Reader.ChunksEnd<X>> => {
-      for (;;) {
-        if (this.closed) return Exit.fail(readerClosed)
-        if (waitingForMore && this.buffered > leftover) {
-          this.mergeFront()
-          waitingForMore = false
-        }
-        if (this.buffered === 0 || waitingForMore) {
-          if (!this.eof) return NeedMore
-          const end = this.endExit()
-          if (end !== undefined) return end
-          if (this.buffered === 0) return Exit.succeed({ _tag: "Eof" })
-          return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
-        }
-        const chunk = this.chunks[this.head]
-        const view = this.offset === 0 ? chunk : chunk.subarray(this.offset)
-        const result = handle(view)
-        switch (result._tag) {
-          case "Continue":
-            this.skip(view.byteLength)
-            break
-          case "Consumed": {
-            const n = Math.min(Math.max(0, result.n), view.byteLength)
-            this.skip(n)
-            if (n < view.byteLength) {
-              leftover = view.byteLength - n
-              waitingForMore = true
-            }
-            break
+    // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
+    return Effect.suspend(() => {
+      let waitingForMore = false
+      let leftover = 0
+      return this.run((): Attempt<Reader.ChunksEnd<X>> => {
+        for (;;) {
+          if (this.closed) return Exit.fail(readerClosed)
+          if (waitingForMore && this.buffered > leftover) {
+            this.mergeFront()
+            waitingForMore = false
           }
-          case "Stop":
-            this.skip(view.byteLength)
-            return Exit.succeed({ _tag: "Stopped", value: result.value })
-          case "StopConsumed":
-            this.skip(Math.min(Math.max(0, result.n), view.byteLength))
-            return Exit.succeed({ _tag: "Stopped", value: result.value })
+          if (this.buffered === 0 || waitingForMore) {
+            if (!this.eof) return NeedMore
+            const end = this.endExit()
+            if (end !== undefined) return end
+            if (this.buffered === 0) return Exit.succeed({ _tag: "Eof" })
+            return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
+          }
+          const chunk = this.chunks[this.head]
+          const view = this.offset === 0 ? chunk : chunk.subarray(this.offset)
+          const result = handle(view)
+          switch (result._tag) {
+            case "Continue":
+              this.skip(view.byteLength)
+              break
+            case "Consumed": {
+              const n = Math.min(Math.max(0, result.n), view.byteLength)
+              this.skip(n)
+              if (n < view.byteLength) {
+                leftover = view.byteLength - n
+                waitingForMore = true
+              }
+              break
+            }
+            case "Stop":
+              this.skip(view.byteLength)
+              return Exit.succeed({ _tag: "Stopped", value: result.value })
+            case "StopConsumed":
+              this.skip(Math.min(Math.max(0, result.n), view.byteLength))
+              return Exit.succeed({ _tag: "Stopped", value: result.value })
+          }
         }
-      }
+      })
     })
   }
 
@@ -525,6 +538,7 @@ export class ReaderImpl implements Reader.Reader {
       this.run((): Attempt<Chunk.Chunk<string>> => {
         const out: Array<string> = []
         for (;;) {
+          if (this.linesOfHeadChunk(out)) continue
           const next = this.nextLine()
           if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
           if (Exit.isFailure(next)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : Exit.failCause(next.cause)
@@ -535,6 +549,28 @@ export class ReaderImpl implements Reader.Reader {
       Option.some
     ).pipe(Effect.flatMap((chunk) => Chunk.isEmpty(chunk) ? streamEnd : Exit.succeed(chunk)))
   )
+
+  /**
+   * Appends every complete line that lies within the first chunk to `out`, decoding them with
+   * one UTF-8 decode and one `split` (V8 makes the lines slices of one string: no copy per line).
+   * Answers whether it consumed anything. Lines that span chunks are left to `nextLine`. Equivalent
+   * to calling `nextLine` repeatedly: an LF is ASCII, so no UTF-8 sequence spans one.
+   */
+  private linesOfHeadChunk(out: Array<string>): boolean {
+    const chunk = this.chunks[this.head]
+    if (chunk === undefined || this.scannedNoLf !== 0 || this.closed) return false
+    const start = this.offset
+    const last = chunk.lastIndexOf(LF)
+    // Below a few lines, or where one line might exceed maxLineLength, go line by line.
+    if (last < start + 256 || last - start > this.config.maxLineLength) return false
+    const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(start, last).split("\n")
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]
+      out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
+    }
+    this.skip(last + 1 - start)
+    return true
+  }
 
   readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.received)
 

@@ -98,6 +98,7 @@ const config = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefin
 const reasonOf = (error: unknown): ConnectErrorReason => {
   switch ((error as { code?: unknown } | undefined)?.code) {
     case "ECONNREFUSED":
+    case "ECONNRESET":
     case "ENOENT":
       return "Refused"
     case "ETIMEDOUT":
