@@ -15,7 +15,7 @@ import type * as Scope from "effect/Scope"
 import { Address, type Connection, Server, type TcpError, type WhereToListen } from "effect-tcp"
 import { download, upload } from "./exchange.js"
 import { describe, usage } from "./exit.js"
-import { fromReadable, fromWritable, type Input, type InputError, type OutputError } from "./stdio.js"
+import { fromReadable, fromWritable, type Input, type InputError, type Output, type OutputError } from "./stdio.js"
 import { unixOption, verboseOption, whereToListen } from "./target.js"
 
 /**
@@ -98,14 +98,13 @@ export const echo = <A extends Address.Address>(
 /** One client: the socket to standard output while standard input (when this client holds it) goes to the socket. */
 const netcat = <A extends Address.Address>(
   connection: Connection.Connection<A>,
-  stdin: Input,
-  stdinLock: Effect.Semaphore
+  stdio: { readonly stdin: Input; readonly stdinLock: Effect.Semaphore; readonly stdout: Output }
 ): Effect.Effect<void, ExchangeError> => {
-  const up = stdinLock.withPermits(1)(upload(connection, stdin)).pipe(
+  const up = stdio.stdinLock.withPermits(1)(upload(connection, stdio.stdin)).pipe(
     Effect.catchIf((e) => e._tag === "WriteError", () => Effect.void),
     Effect.zipRight(Effect.never)
   )
-  return Effect.raceFirst(download(connection, fromWritable(process.stdout, "standard output")), up)
+  return Effect.raceFirst(download(connection, stdio.stdout), up)
 }
 
 const log = (line: string) => Effect.sync(() => process.stderr.write(`etcp: ${line}\n`))
@@ -183,14 +182,17 @@ export const command = Command.make(
       const where = yield* whereToListen(config)
       const maxConnections = Option.getOrElse(config.maxConnections, () => 1)
       if (maxConnections < 1) return yield* Effect.fail(usage("--max-connections must be at least 1"))
-      const stdin = fromReadable(process.stdin, "standard input")
-      const stdinLock = yield* Effect.makeSemaphore(1)
+      const stdio = {
+        stdin: fromReadable(process.stdin, "standard input"),
+        stdinLock: yield* Effect.makeSemaphore(1),
+        stdout: fromWritable(process.stdout, "standard output")
+      }
       yield* Effect.scoped(serve<ExchangeError>({
         where,
         keepOpen: config.keepOpen,
         maxConnections,
         verbose: config.verbose,
-        handler: (connection) => config.echo ? echo(connection) : netcat(connection, stdin, stdinLock)
+        handler: (connection) => config.echo ? echo(connection) : netcat(connection, stdio)
       }))
     })
 ).pipe(Command.withDescription(description))

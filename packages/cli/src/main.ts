@@ -19,6 +19,12 @@ import { codeOf, describe, ExitCode } from "./exit.js"
 
 const cli = Command.run(command, { name: "etcp", version: "0.1.0" })
 
+// `pnpm etcp …` runs in this package's directory; relative paths (FILE, --output, --unix) are
+// meant relative to where the user typed the command, which pnpm passes as INIT_CWD.
+if (process.env["npm_lifecycle_event"] === "etcp" && process.env["INIT_CWD"] !== undefined) {
+  process.chdir(process.env["INIT_CWD"])
+}
+
 /** The exit status of a finished run, printing its error (one line) if it failed. */
 const finish = (exit: Exit.Exit<unknown, unknown>): number => {
   if (Exit.isSuccess(exit)) return ExitCode.Ok

@@ -74,7 +74,7 @@ export const renderFrame = (state: {
     formatBytes(state.total)
   }  ${rate}  ETA ${eta}`
   const barWidth = Math.max(10, Math.min(40, state.width - tail.length - state.label.length - 6))
-  const filled = Math.round(fraction * barWidth)
+  const filled = Math.floor(fraction * barWidth)
   return `${state.label} [${"#".repeat(filled)}${".".repeat(barWidth - filled)}] ${tail}`
 }
 
@@ -121,12 +121,11 @@ export const make = (options: {
         done,
         total: options.total,
         seconds: elapsed(),
-        width: stream.columns ?? 80
+        width: stream.columns || Number(process.env["COLUMNS"]) || 80
       })
       stream.write(`\r${frame}\x1b[K`)
     }
     if (interactive) {
-      draw()
       yield* Effect.sync(draw).pipe(
         Effect.repeat(Schedule.spaced("100 millis")),
         Effect.forkScoped

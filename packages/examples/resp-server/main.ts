@@ -320,8 +320,12 @@ export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply =>
     case "client":
       return ok
     default: {
-      const start = args.slice(1, 4).map((a) => `'${text(a)}'`).join(" ")
-      return error(`ERR unknown command '${text(args[0])}', with args beginning with: ${start}`)
+      // Redis's wording, byte for byte: each argument quoted and followed by a space, up to 128 chars.
+      let start = ""
+      for (let i = 1; i < args.length && start.length < 128; i++) {
+        start += `'${text(args[i]).slice(0, 128 - start.length)}' `
+      }
+      return error(`ERR unknown command '${text(args[0]).slice(0, 128)}', with args beginning with: ${start}`)
     }
   }
 }

@@ -61,7 +61,7 @@ import type { WriterOptions } from "./Writer.js"
  * @since 0.1.0
  * @category symbols
  */
-export const TypeId: typeof internal.TypeId = internal.TypeId
+export const TypeId: unique symbol = Symbol.for("effect-tcp/Server")
 
 /**
  * @since 0.1.0

@@ -74,6 +74,9 @@ describe("Server", () => {
         assert.deepStrictEqual(server.listeningOnAddress, Address.inet("127.0.0.1", port))
         assert.deepStrictEqual(yield* ask(port, "hello"), Option.some("hello"))
         assert.isFalse(yield* server.isClosed)
+        assert.isTrue(Server.isServer(server))
+        assert.isFalse(Server.isServer({}))
+        assert.strictEqual(String(server), `Server(127.0.0.1:${port})`)
       }))
 
     it.scopedLive("the handler sees typed addresses of the connection", () =>

@@ -1,11 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import type * as Address from "../src/Address.js"
 import { BindToAddress, BindToPort, type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
 
@@ -121,6 +124,23 @@ describe("Server resources", () => {
       }))
       assert.strictEqual(fds(), baseline)
     }))
+
+  it.live("interrupting a server while it starts leaves no descriptor and no socket file", () =>
+    Effect.gen(function*() {
+      yield* warmUp
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcp-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+      const baseline = fds()
+      for (let i = 0; i < 30; i++) {
+        const where = i % 2 === 0 ? localhost : WhereToListen.onFile(path.join(dir, `s${i}.sock`))
+        const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(Server.make(where, echo), Effect.never)))
+        if (i % 3 === 1) yield* Effect.yieldNow()
+        if (i % 3 === 2) yield* Effect.sleep(2)
+        yield* Fiber.interrupt(fiber)
+      }
+      assert.strictEqual(fds(), baseline)
+      assert.deepStrictEqual(fs.readdirSync(dir), [])
+    }).pipe(Effect.scoped))
 
   type Op =
     | { readonly _tag: "Connect" }

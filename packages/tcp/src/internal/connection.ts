@@ -17,6 +17,9 @@ import * as metrics from "./metrics.js"
 import { type ReaderConfig, ReaderImpl } from "./reader.js"
 import { type WriterConfig, writeErrorFromNode, WriterImpl } from "./writer.js"
 
+const readerClosed = new ReadError({ reason: "Closed" })
+const writerClosed = new WriteError({ reason: "Closed" })
+
 /** Destroys a socket and waits until its descriptor is closed (`'close'`). */
 export const closeSocket = (socket: net.Socket): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
@@ -102,8 +105,8 @@ export const attach = <A extends Address.Address>(
     })
     const bytesWrittenAtStart = socket.bytesWritten
     const onClose = () => {
-      reader.fail(new ReadError({ reason: "Closed" }))
-      writer.fail(new WriteError({ reason: "Closed" }))
+      reader.fail(readerClosed)
+      writer.fail(writerClosed)
       counters.closed(reader.received, socket.bytesWritten - bytesWrittenAtStart)
     }
     counters.opened()

@@ -38,11 +38,8 @@ import type { ReaderConfig } from "./reader.js"
 import { Admission } from "./serverAdmission.js"
 import type { WriterConfig } from "./writer.js"
 
-/** @internal */
-export const TypeId: unique symbol = Symbol.for("effect-tcp/Server")
-
-/** @internal */
-export type TypeId = typeof TypeId
+/** The same symbol as `Server.TypeId` (`Symbol.for`), without a runtime import of `Server.ts`. */
+const TypeId: Server.TypeId = Symbol.for("effect-tcp/Server") as Server.TypeId
 
 /** Async's defaults for `Tcp.Server.create`. */
 const serverDefaults = {
@@ -214,6 +211,8 @@ const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
 // -------------------------------------------------------------------------------------------------
 // Listening
 
+const noop = () => {}
+
 const codeOf = (error: unknown): unknown => (error as { code?: unknown } | undefined)?.code
 
 /** @internal */
@@ -293,6 +292,7 @@ const bindOnce = (plan: Plan, backlog: number, listeners: Listeners): Effect.Eff
 const refusedAt = (path: string): Effect.Effect<boolean> =>
   Effect.async<boolean>((resume) => {
     const socket = net.connect({ path })
+    socket.on("error", noop)
     const timer = setTimeout(() => finish(false), probeTimeoutMillis)
     const finish = (refused: boolean) => {
       clearTimeout(timer)
@@ -356,8 +356,6 @@ interface Accepted<A extends Address.Address> {
   readonly remote: A
 }
 
-const noop = () => {}
-
 /** A client that went away ends its connection normally: not a handler error. */
 const isClientLeaving = (error: unknown): boolean =>
   (error instanceof WriteError && error.reason === "ConsumerLeft") ||
@@ -371,7 +369,7 @@ export const isNormalEnd = <E>(cause: Cause.Cause<E>): boolean =>
 export class ServerImpl<A extends Address.Address, L extends number | string, E, R>
   implements Server.Server<A, L, E>
 {
-  readonly [TypeId]: TypeId = TypeId
+  readonly [TypeId]: Server.TypeId = TypeId
   listeningOn: L = undefined as unknown as L
   listeningOnAddress: A = undefined as unknown as A
 

@@ -4,10 +4,7 @@
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
@@ -22,7 +19,7 @@ import * as metrics from "./metrics.js"
 import * as options from "./options.js"
 
 /** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
-const attemptDelay = Duration.millis(250)
+const attemptDelay = 250
 
 type Plan =
   | {
@@ -121,59 +118,109 @@ const reasonOf = (error: unknown): ConnectErrorReason => {
 
 const noop = () => {}
 
-/** One handshake on `socket`; interrupting it destroys the socket. */
-const handshake = (socket: net.Socket, connectOptions: net.SocketConnectOpts): Effect.Effect<void, unknown> =>
-  Effect.async<void, unknown>((resume) => {
-    const cleanup = () => {
-      socket.off("connect", onConnect)
-      socket.off("error", onError)
-    }
-    const onConnect = () => {
-      cleanup()
-      resume(Effect.void)
-    }
-    const onError = (error: unknown) => {
-      cleanup()
-      resume(Effect.fail(error))
-    }
-    socket.on("connect", onConnect)
-    socket.on("error", onError)
-    try {
-      socket.connect(connectOptions)
-    } catch (error) {
-      cleanup()
-      resume(Effect.fail(error))
-    }
-    return Effect.sync(() => {
-      cleanup()
-      socket.destroy()
-    })
-  })
+/** One address to try: how to reach it, and the address it stands for. */
+interface Endpoint {
+  readonly options: net.SocketConnectOpts
+  readonly remote: Address.Address
+}
+
+interface Connected {
+  readonly socket: net.Socket
+  readonly remote: Address.Address
+}
 
 /**
- * Opens a socket, runs one handshake on it, and either hands the socket to `scope` (which will
- * close it) or, on failure or interruption, closes it before returning.
+ * Tries `endpoints` in turn until one connects, all within `timeout` milliseconds; an attempt
+ * that is not the last gets `attemptDelay` before the next address is tried. Driven by socket
+ * callbacks and plain timers (no fiber per attempt): this is the whole per-connect cost.
+ * Every socket it gave up on is closed before it completes; interrupting it destroys the socket
+ * in progress and waits until its descriptor is closed.
  */
-const attempt = (
-  scope: Scope.Scope,
+const handshakes = (
+  endpoints: ReadonlyArray<Endpoint>,
   given: net.Socket | undefined,
-  connectOptions: net.SocketConnectOpts,
-  bound: Duration.Duration | undefined
-): Effect.Effect<net.Socket, unknown> =>
-  Effect.uninterruptibleMask((restore) => {
-    const socket = given ?? new net.Socket({ allowHalfOpen: true })
-    socket.allowHalfOpen = true
-    socket.on("error", noop)
-    const run = bound === undefined
-      ? handshake(socket, connectOptions)
-      : Effect.timeoutFail(handshake(socket, connectOptions), {
-        duration: bound,
-        onTimeout: () => Object.assign(new Error("connect attempt timed out"), { code: "ETIMEDOUT" })
+  timeout: number,
+  target: string,
+  attempts: Array<ConnectAttempt>
+): Effect.Effect<Connected, ConnectError> =>
+  Effect.async<Connected, ConnectError>((resume) => {
+    let current: net.Socket | undefined
+    let attemptTimer: ReturnType<typeof setTimeout> | undefined
+    let settled = false
+    let open = 0
+    let outcome: Effect.Effect<Connected, ConnectError> | undefined
+    const onSocketClosed = () => {
+      open--
+      if (outcome !== undefined && open === 0) resume(outcome)
+    }
+    /** Completes once every abandoned socket has closed. */
+    const settle = (result: Effect.Effect<Connected, ConnectError>) => {
+      settled = true
+      clearTimeout(deadline)
+      clearTimeout(attemptTimer)
+      outcome = result
+      if (open === 0) resume(result)
+    }
+    const abandon = (socket: net.Socket) => {
+      socket.removeAllListeners("connect")
+      socket.destroy()
+    }
+    const fail = (reason: ConnectErrorReason, cause: unknown) =>
+      settle(Effect.fail(new ConnectError({ reason, target, attempts: [...attempts], cause })))
+    const attemptFailed = (index: number, socket: net.Socket, cause: unknown) => {
+      if (settled || socket !== current) return
+      clearTimeout(attemptTimer)
+      attempts.push({ address: endpoints[index].remote, reason: reasonOf(cause), cause })
+      abandon(socket)
+      current = undefined
+      if (index + 1 < endpoints.length) return tryEndpoint(index + 1)
+      const last = attempts[attempts.length - 1]
+      fail(last.reason, last.cause)
+    }
+    const tryEndpoint = (index: number): void => {
+      const socket = index === 0 && given !== undefined ? given : new net.Socket({ allowHalfOpen: true })
+      socket.allowHalfOpen = true
+      socket.on("error", noop)
+      socket.once("close", onSocketClosed)
+      open++
+      current = socket
+      socket.once("error", (error) => attemptFailed(index, socket, error))
+      socket.once("connect", () => {
+        if (settled || socket !== current) return
+        socket.removeAllListeners("error")
+        socket.on("error", noop)
+        socket.off("close", onSocketClosed)
+        open--
+        current = undefined
+        settle(Effect.succeed({ socket, remote: endpoints[index].remote }))
       })
-    return restore(run).pipe(
-      Effect.onExit((exit) => Exit.isSuccess(exit) ? Scope.addFinalizer(scope, closeSocket(socket)) : closeSocket(socket)),
-      Effect.as(socket)
-    )
+      if (index + 1 < endpoints.length) {
+        attemptTimer = setTimeout(
+          () => attemptFailed(index, socket, Object.assign(new Error("connect attempt timed out"), { code: "ETIMEDOUT" })),
+          attemptDelay
+        )
+      }
+      try {
+        socket.connect(endpoints[index].options)
+      } catch (error) {
+        attemptFailed(index, socket, error)
+      }
+    }
+    const deadline = setTimeout(() => {
+      if (settled) return
+      if (current !== undefined) abandon(current)
+      current = undefined
+      fail("Timeout", `no connection within ${timeout} ms`)
+    }, Math.min(timeout, 2 ** 31 - 1))
+    tryEndpoint(0)
+    return Effect.suspend(() => {
+      settled = true
+      clearTimeout(deadline)
+      clearTimeout(attemptTimer)
+      const socket = current
+      current = undefined
+      return socket === undefined ? Effect.void : closeSocket(socket)
+    })
   })
 
 const resolve = (
@@ -182,7 +229,6 @@ const resolve = (
 ): Effect.Effect<ReadonlyArray<Resolver.ResolvedAddress>, ConnectError> => {
   const inet = cfg.plan
   if (inet._tag !== "Inet") return Effect.succeed([])
-  if (inet.literal) return Effect.succeed([{ address: inet.host, family: net.isIPv6(inet.host) ? 6 : 4 }])
   return Effect.serviceOption(Resolver.Resolver).pipe(
     Effect.flatMap((service) => Option.getOrElse(service, () => Resolver.system).lookup(inet.host, cfg.family)),
     Effect.timeoutFail({
@@ -219,72 +265,68 @@ const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): 
       return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
     })
 
-/** Connects and returns the socket, owned by the current scope. */
+const inetEndpoints = (
+  plan: Extract<Plan, { _tag: "Inet" }>,
+  addresses: ReadonlyArray<Resolver.ResolvedAddress>
+): ReadonlyArray<Endpoint> =>
+  addresses.map(({ address, family }) => {
+    const localAddress = plan.localAddress ?? (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
+    return {
+      options: {
+        host: address,
+        port: plan.port,
+        family,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+        ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {})
+      },
+      remote: Address.inet(address, plan.port)
+    }
+  })
+
+/** Connects and returns the socket, owned by the current scope (registered before it is returned). */
 const connectRaw = (
   where: WhereToConnect.Target,
   cfg: ConnectConfig,
   opts: Tcp.ConnectOptions | undefined
-): Effect.Effect<{ readonly socket: net.Socket; readonly remote: Address.Address }, ConnectError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const scope = yield* Effect.scope
+): Effect.Effect<Connected, ConnectError, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (scope) => {
     const target = WhereToConnect.describe(where)
     const attempts: Array<ConnectAttempt> = []
     const plan = cfg.plan
-    let given = opts?.socket
-
-    const handshakes = (addresses: ReadonlyArray<Resolver.ResolvedAddress>) => Effect.gen(function*() {
-      if (plan._tag === "Unix") {
-        const remote = Address.unix(plan.path)
-        const exit = yield* Effect.exit(attempt(scope, given, { path: plan.path }, undefined))
-        if (Exit.isSuccess(exit)) return { socket: exit.value, remote }
-        const cause = Cause.squash(exit.cause)
-        attempts.push({ address: remote, reason: reasonOf(cause), cause })
-        return yield* failure(target, attempts)
-      }
-      for (let i = 0; i < addresses.length; i++) {
-        const { address, family } = addresses[i]
-        const last = i === addresses.length - 1
-        const localAddress = plan.localAddress ?? (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
-        const connectOptions: net.TcpSocketConnectOpts = {
-          host: address,
-          port: plan.port,
-          family,
-          ...(localAddress !== undefined ? { localAddress } : {}),
-          ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {})
-        }
-        const socket = given
-        given = undefined
-        const exit = yield* Effect.exit(attempt(scope, socket, connectOptions, last ? undefined : attemptDelay))
-        const remote = Address.inet(address, plan.port)
-        if (Exit.isSuccess(exit)) return { socket: exit.value, remote }
-        const cause = Cause.squash(exit.cause)
-        attempts.push({ address: remote, reason: reasonOf(cause), cause })
-        yield* spanEvent("effect-tcp.connect.attempt-failed", {
-          "effect-tcp.address": Address.format(remote),
-          "effect-tcp.reason": reasonOf(cause)
-        })
-      }
-      return yield* failure(target, attempts)
-    })
-
+    const owned = (endpoints: ReadonlyArray<Endpoint>) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          restore(handshakes(endpoints, opts?.socket, cfg.timeout, target, attempts)),
+          (connected) => Effect.as(Scope.addFinalizer(scope, closeSocket(connected.socket)), connected)
+        )
+      )
     // Resolution has its own bound (resolveTimeout); `timeout` covers the handshakes only.
-    const bounded = Effect.flatMap(resolve(cfg, target), (addresses) =>
-      Effect.timeoutFail(handshakes(addresses), {
-        duration: Duration.millis(cfg.timeout),
-        onTimeout: () =>
-          new ConnectError({ reason: "Timeout", target, attempts: [...attempts], cause: `no connection within ${cfg.timeout} ms` })
-      }))
+    const connecting = plan._tag === "Unix"
+      ? owned([{ options: { path: plan.path }, remote: Address.unix(plan.path) }])
+      : plan.literal
+      ? owned(inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }]))
+      : Effect.flatMap(resolve(cfg, target), (addresses) => owned(inetEndpoints(plan, addresses)))
     const interrupt = opts?.interrupt
-    const raced = interrupt === undefined ? bounded : Effect.raceFirst(
-      bounded,
+    const raced = interrupt === undefined ? connecting : Effect.raceFirst(
+      connecting,
       Effect.zipRight(
         abandonWhen(interrupt),
         Effect.suspend(() =>
-          Effect.fail(new ConnectError({ reason: "Interrupted", target, attempts: [...attempts], cause: "the interrupt option fired" }))
+          Effect.fail(
+            new ConnectError({ reason: "Interrupted", target, attempts: [...attempts], cause: "the interrupt option fired" })
+          )
         )
       )
     )
-    return yield* Effect.tapError(raced, (error) => Effect.sync(() => metrics.connectFailed(error.reason)))
+    return Effect.tapError(raced, (error) =>
+      Effect.zipRight(
+        Effect.sync(() => metrics.connectFailed(error.reason)),
+        Effect.forEach(attempts, (attempt) =>
+          spanEvent("effect-tcp.connect.attempt-failed", {
+            "effect-tcp.address": Address.format(attempt.address),
+            "effect-tcp.reason": attempt.reason
+          }), { discard: true })
+      ))
   })
 
 /** Records an event on the current span, if there is one. */
@@ -295,16 +337,6 @@ const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Ef
         if (Option.isSome(span)) span.value.event(name, clock.unsafeCurrentTimeNanos(), attributes)
       })
     ))
-
-const failure = (target: string, attempts: ReadonlyArray<ConnectAttempt>) =>
-  Effect.fail(
-    new ConnectError({
-      reason: attempts.length > 0 ? attempts[attempts.length - 1].reason : "Unknown",
-      target,
-      attempts: [...attempts],
-      cause: attempts.length > 0 ? attempts[attempts.length - 1].cause : undefined
-    })
-  )
 
 const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
   Effect.suspend(() => {
@@ -340,6 +372,7 @@ const open = <A extends Address.Address>(
 const traced = <X, E, R>(where: WhereToConnect.Target, effect: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
   Effect.withSpan(effect, "effect-tcp.connect", {
     kind: "client",
+    captureStackTrace: false,
     attributes: { "effect-tcp.target": WhereToConnect.describe(where) }
   })
 

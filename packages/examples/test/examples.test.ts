@@ -1,0 +1,120 @@
+/**
+ * Runs every example as its own process (`node --import tsx`), bounded in time, and checks
+ * that it ends by itself with exit code 0 and prints what it should.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as cp from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+
+interface Run {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `src/<name>.ts`; kills it (by its PID) if it is still running after `within` ms. */
+const runExample = (name: string, within = 90_000): Effect.Effect<Run> =>
+  Effect.async<Run>((resume) => {
+    const child = cp.spawn(process.execPath, ["--import", "tsx", path.join("src", `${name}.ts`)], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_OPTIONS: "" }
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (data) => (stdout += String(data)))
+    child.stderr.on("data", (data) => (stderr += String(data)))
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, "SIGKILL")
+    }, within)
+    child.once("close", (code, signal) => {
+      clearTimeout(timer)
+      resume(Effect.succeed({ code, signal, stdout, stderr }))
+    })
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL")
+    })
+  })
+
+const expectClean = (name: string, run: Run) => {
+  assert.strictEqual(run.signal, null, `${name} was killed (did not end in time)\n${run.stdout}\n${run.stderr}`)
+  assert.strictEqual(run.code, 0, `${name} exited with ${run.code}\n${run.stdout}\n${run.stderr}`)
+}
+
+const expectLines = (run: Run, lines: ReadonlyArray<string | RegExp>) => {
+  const output = run.stdout.split("\n")
+  for (const line of lines) {
+    assert.isTrue(
+      output.some((l) => typeof line === "string" ? l === line : line.test(l)),
+      `missing ${String(line)} in\n${run.stdout}\n${run.stderr}`
+    )
+  }
+}
+
+describe("examples", () => {
+  it.live("echo: an echo server as a Layer", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("echo")
+      expectClean("echo", run)
+      expectLines(run, [
+        /^echo server listening on 127\.0\.0\.1:\d+$/,
+        `sent "hello", got back "hello"`,
+        `sent "effect-tcp", got back "effect-tcp"`,
+        `sent "goodbye", got back "goodbye"`,
+        "echo: done"
+      ])
+    }))
+
+  it.live("chat: a line chat", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("chat")
+      expectClean("chat", run)
+      expectLines(run, [
+        "[alice] * welcome, alice",
+        "[bob] * welcome, bob",
+        "[alice] * bob joined",
+        "[bob] <alice> hi bob",
+        "[alice] <bob> hello alice, bye now",
+        "[bob] (disconnected)",
+        "[alice] * bob left",
+        "[alice] (disconnected)",
+        "chat: done"
+      ])
+    }))
+
+  it.live("rpc: an RPC service over effect-tcp", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("rpc")
+      expectClean("rpc", run)
+      expectLines(run, [
+        /^rpc server listening on 127\.0\.0\.1:\d+$/,
+        "Get library -> effect-tcp",
+        "Get nothing -> KeyNotFound(nothing)",
+        "entry language = TypeScript",
+        "entry library = effect-tcp",
+        "rpc: done"
+      ])
+    }))
+
+  it.live("reconnect: a reconnecting client", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("reconnect")
+      expectClean("reconnect", run)
+      expectLines(run, [
+        /^client connection #1 from port \d+$/,
+        /^client connection #2 from port \d+$/,
+        /^client connection #3 from port \d+$/,
+        "server connection 1 answers request 1",
+        "server connection 1 answers request 2",
+        "server connection 2 answers request 3",
+        "server connection 3 answers request 6",
+        "reconnect: done after 3 connections"
+      ])
+    }))
+})
