@@ -91,7 +91,7 @@ const openFile = (file: string, chunkSize: number) =>
     },
     catch: (cause) =>
       new CliFailure({
-        message: `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? ""} ${(cause as Error).message}`.trim(),
+        message: `cannot read ${file}: ${(cause as Error).message}`,
         code: ExitCode.Failure
       })
   }).pipe(Effect.acquireRelease(({ stream }) => Effect.sync(() => stream !== process.stdin && stream.destroy())))

@@ -75,7 +75,7 @@ describe("etcp send / receive", () => {
     Effect.gen(function*() {
       const result = yield* etcp(["send", "/nonexistent/file.bin", "127.0.0.1", "9"])
       assert.strictEqual(result.code, 1)
-      assert.match(result.stderr, /^etcp: cannot read \/nonexistent\/file\.bin: ENOENT.*\n$/)
+      assert.match(result.stderr, /^etcp: cannot read \/nonexistent\/file\.bin: ENOENT: no such file or directory[^\n]*\n$/)
     }))
 
   it.scopedLive("in a terminal: a progress bar (bytes, rate, ETA) on both ends, then the summary", () =>

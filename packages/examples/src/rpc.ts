@@ -11,7 +11,9 @@ import { NodeRuntime } from "@effect/platform-node"
 import * as SocketServer from "@effect/platform/SocketServer"
 import { Rpc, RpcClient, RpcGroup, RpcSerialization, RpcServer } from "@effect/rpc"
 import { Console, Effect, Layer, Ref, Schema, Stream } from "effect"
-import { BindToAddress, BindToPort, PlatformSocket, PlatformSocketServer, WhereToConnect, WhereToListen } from "effect-tcp"
+import { BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "effect-tcp"
+import * as PlatformSocket from "effect-tcp/PlatformSocket"
+import * as PlatformSocketServer from "effect-tcp/PlatformSocketServer"
 
 class KeyNotFound extends Schema.TaggedError<KeyNotFound>()("KeyNotFound", { key: Schema.String }) {}
 

@@ -2,6 +2,10 @@
  * effect-tcp: TCP and Unix-domain sockets for Effect, a port of OCaml Async's `Tcp` with its
  * buffered `Reader` and `Writer`.
  *
+ * The `@effect/platform` adapters are separate entry points, so that programs which do not use
+ * them do not load `@effect/platform/Socket` and `effect/Schema`: `effect-tcp/PlatformSocket`
+ * and `effect-tcp/PlatformSocketServer`.
+ *
  * @since 0.1.0
  */
 
@@ -15,10 +19,6 @@ export * as BindToPort from "./BindToPort.js"
 export * as Connection from "./Connection.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
-/** @since 0.1.0 */
-export * as PlatformSocket from "./PlatformSocket.js"
-/** @since 0.1.0 */
-export * as PlatformSocketServer from "./PlatformSocketServer.js"
 /** @since 0.1.0 */
 export * as Reader from "./Reader.js"
 /** @since 0.1.0 */

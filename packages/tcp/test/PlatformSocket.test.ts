@@ -10,7 +10,8 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
-import { PlatformSocket, Tcp, WhereToConnect } from "../src/index.js"
+import { Tcp, WhereToConnect } from "../src/index.js"
+import * as PlatformSocket from "../src/PlatformSocket.js"
 import { freePort, rawServer, rawWrite, readToEnd, tempDir, ticks } from "./utils/rawServer.js"
 
 const decoder = new TextDecoder()

@@ -20,7 +20,9 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
-import { BindToAddress, BindToPort, PlatformSocket, PlatformSocketServer, WhereToConnect, WhereToListen } from "../src/index.js"
+import { BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "../src/index.js"
+import * as PlatformSocket from "../src/PlatformSocket.js"
+import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
 import { tempDir } from "./utils/rawServer.js"
 
 class MathRpcs extends RpcGroup.make(

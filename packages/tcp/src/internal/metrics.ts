@@ -59,9 +59,9 @@ export const bufferAgeLimitTrips = Metric.counter("effect_tcp_buffer_age_limit_t
   incremental: true
 })
 
-/** Connect attempts retried by `Tcp.connectWithRetry`. */
+/** Connect attempts retried by `Reconnect.connectWithRetry`. */
 export const connectRetries = Metric.counter("effect_tcp_connect_retries_total", {
-  description: "Connect attempts retried by connectWithRetry",
+  description: "Connect attempts retried by Reconnect.connectWithRetry",
   incremental: true
 })
 
