@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The CLI's tests talk to real peers nobody here wrote: nc (netcat-openbsd), socat, redis-cli,
-# redis-benchmark and redis-server. Installs the missing ones from Debian's packages when this
+# redis-benchmark and redis-server; they also use python3 (a listener with a full accept queue)
+# and script (util-linux, a pseudo-terminal). Installs the missing ones from Debian's packages when this
 # runs as root with apt-get (CI, a fresh machine); otherwise says what to install.
 set -u
 missing=()
@@ -8,6 +9,8 @@ command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -qi openbsd || missing+=(netc
 command -v socat >/dev/null 2>&1 || missing+=(socat)
 command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>&1 || missing+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test peers: ${missing[*]}" >&2

@@ -16,11 +16,11 @@ import {
   Address,
   BindToAddress,
   BindToPort,
-  PlatformSocketServer,
   Tcp,
   WhereToConnect,
   WhereToListen
 } from "../src/index.js"
+import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
 import { tempDir } from "./utils/rawServer.js"
 
 const local = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)

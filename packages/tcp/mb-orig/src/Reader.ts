@@ -1,0 +1,282 @@
+/**
+ * The buffered reader of a connection: Async's `Reader`.
+ *
+ * Bytes go from the socket into the reader's buffer (bounded by `readerBufferSize`: when it is
+ * full and no read is waiting, the socket is paused so the peer feels back-pressure) and out
+ * through the operations below. End of stream is a value (`Option.none()`), not a failure.
+ *
+ * **Cancel safety.** Every read is cancellation-safe: a read that is interrupted or timed out
+ * while it waits consumes nothing, so every byte that had arrived stays buffered for the next
+ * read.
+ *
+ * **One read at a time.** A read started while another one is waiting fails with
+ * `ReadError` `"ReaderInUse"` instead of interleaving bytes.
+ *
+ * **Speed.** When the buffer can answer, a read completes synchronously: no fiber, promise or
+ * queue entry.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * const firstLine = Tcp.withConnection(WhereToConnect.hostAndPort("127.0.0.1", 7000), (conn) =>
+ *   conn.reader.readLine.pipe(Effect.map(Option.getOrElse(() => "<eof>"))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type { ReadError } from "./TcpError.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-tcp/Reader")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Options of a connection's reader, shared by `Tcp.connect` and `Server.make`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReaderOptions {
+  /** Bytes the reader buffers before it pauses the socket. Defaults to 128 KiB. */
+  readonly readerBufferSize?: number | undefined
+  /** Longest line `readLine` and `lines` accept, without its end. Defaults to 1 MiB; `Infinity` allowed. */
+  readonly maxLineLength?: number | undefined
+}
+
+/**
+ * The result of `readUntil`: the bytes before the delimiter (`Found`), the bytes before the end
+ * of stream when no delimiter came (`EofWithoutDelimiter`), or `Eof` when nothing was left.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReadUntilResult =
+  | { readonly _tag: "Found"; readonly bytes: Uint8Array }
+  | { readonly _tag: "EofWithoutDelimiter"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Eof" }
+
+/**
+ * Options of `readUntil`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadUntilOptions {
+  /** Include the delimiter at the end of `Found` bytes. Defaults to false. */
+  readonly keepDelimiter?: boolean | undefined
+  /** Fail with `"LineTooLong"` when no delimiter appears within this many bytes. Defaults to none. */
+  readonly maxLength?: number | undefined
+}
+
+/**
+ * What a `readChunks` handler answers for a chunk: `Continue` (all consumed, go on),
+ * `Consumed(n)` (n bytes consumed; call again with the rest once more bytes have arrived),
+ * `Stop(value)` (all consumed, finish) or `StopConsumed(value, n)` (n consumed, finish).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ChunkResult<X> =
+  | { readonly _tag: "Continue" }
+  | { readonly _tag: "Consumed"; readonly n: number }
+  | { readonly _tag: "Stop"; readonly value: X }
+  | { readonly _tag: "StopConsumed"; readonly value: X; readonly n: number }
+
+/**
+ * How `readChunks` ended: the handler stopped, or the stream ended (with the bytes the handler
+ * left unconsumed, if any).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ChunksEnd<X> =
+  | { readonly _tag: "Stopped"; readonly value: X }
+  | { readonly _tag: "Eof" }
+  | { readonly _tag: "EofWithUnconsumed"; readonly bytes: Uint8Array }
+
+const continueResult: ChunkResult<never> = { _tag: "Continue" }
+
+/**
+ * The chunk was consumed entirely; go on with the next one. A shared constant: answering it
+ * allocates nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Continue: ChunkResult<never> = continueResult
+
+/**
+ * `n` bytes of the chunk were consumed; the handler is called again, with the rest joined to the
+ * bytes that arrive next.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Consumed = (n: number): ChunkResult<never> => ({ _tag: "Consumed", n })
+
+/**
+ * The chunk was consumed entirely and reading stops with `value`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const Stop = <X>(value: X): ChunkResult<X> => ({ _tag: "Stop", value })
+
+/**
+ * `n` bytes of the chunk were consumed and reading stops with `value`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const StopConsumed = <X>(value: X, n: number): ChunkResult<X> => ({ _tag: "StopConsumed", value, n })
+
+/**
+ * A connection's buffered reader.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Reader {
+  readonly [TypeId]: TypeId
+  /** Up to `maxBytes` buffered bytes (default: all), as a copy; waits when none are buffered. `none` at end of stream. */
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  /** One byte; `none` at end of stream. */
+  readonly readByte: Effect.Effect<Option.Option<number>, ReadError>
+  /** One UTF-8 code point (an invalid sequence is U+FFFD); `none` at end of stream. */
+  readonly readChar: Effect.Effect<Option.Option<string>, ReadError>
+  /**
+   * The next line, UTF-8 decoded (invalid bytes become U+FFFD), without its LF or CRLF. An
+   * unterminated last line is returned as is; `none` only when nothing was left. A line longer
+   * than `maxLineLength` fails with `"LineTooLong"` and is left in the buffer.
+   */
+  readonly readLine: Effect.Effect<Option.Option<string>, ReadError>
+  /** The bytes up to `delimiter` (consumed, and dropped unless `keepDelimiter`). */
+  readUntil(delimiter: string | Uint8Array, options?: ReadUntilOptions): Effect.Effect<ReadUntilResult, ReadError>
+  /**
+   * Exactly `n` bytes (Async's `really_read`). When the stream ends first, fails with
+   * `"UnexpectedEof"` carrying the bytes that did arrive in `partial` (those are consumed).
+   */
+  readExactly(n: number): Effect.Effect<Uint8Array, ReadError>
+  /** Exactly `n` bytes without consuming them; `none` when the stream ends first. */
+  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  /** Everything up to the end of stream (not bounded by `readerBufferSize`). */
+  readonly readAll: Effect.Effect<Uint8Array, ReadError>
+  /**
+   * Hands each buffered chunk to `handle` without copying (Async's
+   * `read_one_chunk_at_a_time`). The chunk is a view of the buffer, valid only during the call.
+   */
+  readChunks<X>(handle: (chunk: Uint8Array) => ChunkResult<X>): Effect.Effect<ChunksEnd<X>, ReadError>
+  /**
+   * The bytes as a stream, ending at end of stream. Each pull emits everything buffered (the
+   * chunks as received, not copied); the stream consumes exactly what it emits.
+   */
+  readonly stream: Stream.Stream<Uint8Array, ReadError>
+  /**
+   * The lines as a stream (as `readLine`). Each pull emits every complete line buffered; a
+   * combinator that drops part of an emitted chunk (`Stream.take`) drops those lines with it:
+   * `readLine` is the exact one-at-a-time form.
+   */
+  readonly lines: Stream.Stream<string, ReadError>
+  /** Bytes received from the socket so far. */
+  readonly bytesRead: Effect.Effect<number>
+  /** Bytes received and not yet consumed. */
+  readonly bytesBuffered: Effect.Effect<number>
+  /** Whether the stream has ended and every byte has been consumed. */
+  readonly isAtEof: Effect.Effect<boolean>
+}
+
+/**
+ * The next line of `reader`; see {@link Reader.readLine}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readLine = (reader: Reader): Effect.Effect<Option.Option<string>, ReadError> => reader.readLine
+
+/**
+ * Up to `maxBytes` bytes; see {@link Reader.read}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const read: {
+  (maxBytes?: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  (reader: Reader, maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+} = dual(
+  (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
+  (reader: Reader, maxBytes?: number) => reader.read(maxBytes)
+)
+
+/**
+ * Exactly `n` bytes; see {@link Reader.readExactly}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readExactly: {
+  (n: number): (reader: Reader) => Effect.Effect<Uint8Array, ReadError>
+  (reader: Reader, n: number): Effect.Effect<Uint8Array, ReadError>
+} = dual(2, (reader: Reader, n: number) => reader.readExactly(n))
+
+/**
+ * The bytes up to a delimiter; see {@link Reader.readUntil}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readUntil: {
+  (delimiter: string | Uint8Array, options?: ReadUntilOptions): (reader: Reader) => Effect.Effect<ReadUntilResult, ReadError>
+  (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions): Effect.Effect<ReadUntilResult, ReadError>
+} = dual(
+  (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
+  (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions) => reader.readUntil(delimiter, options)
+)
+
+/**
+ * `n` bytes without consuming them; see {@link Reader.peek}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const peek: {
+  (n: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  (reader: Reader, n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+} = dual(2, (reader: Reader, n: number) => reader.peek(n))
+
+/**
+ * Everything up to the end of stream; see {@link Reader.readAll}.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readAll = (reader: Reader): Effect.Effect<Uint8Array, ReadError> => reader.readAll
+
+/**
+ * The lines of `reader` as a stream; see {@link Reader.lines}.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const lines = (reader: Reader): Stream.Stream<string, ReadError> => reader.lines
+
+/**
+ * The bytes of `reader` as a stream; see {@link Reader.stream}.
+ *
+ * @since 0.1.0
+ * @category streams
+ */
+export const stream = (reader: Reader): Stream.Stream<Uint8Array, ReadError> => reader.stream

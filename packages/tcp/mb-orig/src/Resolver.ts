@@ -1,0 +1,138 @@
+/**
+ * Name resolution for `WhereToConnect.hostAndPort`, as a service in the Effect context. The
+ * system resolver (`getaddrinfo` through `dns.lookup`, so `/etc/hosts` and DNS as configured) is
+ * used when no `Resolver` is provided; a Layer can replace it, for tests or service discovery.
+ *
+ * IP literals never reach the resolver.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // "db.internal" resolves to loopback in this program only
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("db.internal", 5432), () => Effect.void)
+ *   .pipe(Effect.provide(Resolver.layerStatic({ "db.internal": ["127.0.0.1"] })))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as dns from "node:dns"
+
+/**
+ * One address a name resolved to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedAddress {
+  readonly address: string
+  readonly family: 4 | 6
+}
+
+/**
+ * A name could not be resolved. `reason` `"HostNotFound"` becomes a `ConnectError`
+ * `"HostNotFound"`; anything else a `ConnectError` `"Unknown"`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResolveError extends Data.TaggedError("ResolveError")<{
+  readonly host: string
+  readonly reason: "HostNotFound" | "Unknown"
+  readonly cause?: unknown
+}> {}
+
+/**
+ * The resolver service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
+  /**
+   * Every address `host` resolves to (restricted to one family when given), in the order the
+   * resolver prefers. Interrupting it stops the wait, not necessarily the lookup.
+   */
+  readonly lookup: (host: string, family: 4 | 6 | undefined) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
+}>() {}
+
+const notFoundCodes = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL"])
+
+/**
+ * The system resolver: `dns.lookup` with `all: true`, in the order the system returns.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const system: Context.Tag.Service<Resolver> = {
+  lookup: (host, family) =>
+    Effect.async<ReadonlyArray<ResolvedAddress>, ResolveError>((resume) => {
+      dns.lookup(host, { all: true, family: family ?? 0 }, (error, addresses) => {
+        if (error) {
+          const code = (error as NodeJS.ErrnoException).code
+          resume(Effect.fail(
+            new ResolveError({
+              host,
+              reason: code !== undefined && notFoundCodes.has(code) ? "HostNotFound" : "Unknown",
+              cause: error
+            })
+          ))
+        } else {
+          resume(Effect.succeed(addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))))
+        }
+      })
+    })
+}
+
+/**
+ * Provides the system resolver explicitly.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSystem: Layer.Layer<Resolver> = Layer.succeed(Resolver, system)
+
+/**
+ * A resolver from a fixed table of names to IP literals; any other name is `HostNotFound`.
+ * For tests and for pinning names without touching `/etc/hosts`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>>>): Layer.Layer<Resolver> =>
+  Layer.succeed(Resolver, {
+    lookup: (host, family) =>
+      Effect.suspend(() => {
+        const entries = (Object.hasOwn(table, host) ? table[host] : [])
+          .map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }))
+          .filter((a) => family === undefined || a.family === family)
+        return entries.length === 0
+          ? Effect.fail(new ResolveError({ host, reason: "HostNotFound", cause: `${host} is not in the table` }))
+          : Effect.succeed(entries)
+      })
+  })
+
+/**
+ * Orders addresses for connecting, IPv6 and IPv4 interleaved starting with the family of the
+ * first one (RFC 8305 §4), as Node's `autoSelectFamily` does.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const interleaveFamilies = (addresses: ReadonlyArray<ResolvedAddress>): ReadonlyArray<ResolvedAddress> => {
+  if (addresses.length < 2) return addresses
+  const first = addresses[0].family
+  const same = addresses.filter((a) => a.family === first)
+  const other = addresses.filter((a) => a.family !== first)
+  const out: Array<ResolvedAddress> = []
+  for (let i = 0; i < Math.max(same.length, other.length); i++) {
+    if (i < same.length) out.push(same[i])
+    if (i < other.length) out.push(other[i])
+  }
+  return out
+}

@@ -1,0 +1,288 @@
+/**
+ * TCP and Unix-domain socket servers: Async's `Tcp.Server`.
+ *
+ * A server listens where a `WhereToListen` says and runs a handler for every connection, each in
+ * its own fiber and under its own `Scope`: what a handler opens closes with its connection.
+ *
+ * **Connection lifetime.** A connection ends when its handler ends (succeeds, fails, dies or is
+ * interrupted) or the client leaves. Then its writer is closed (flushed, bounded by
+ * `closeTimeout`), its reader, its socket, and only then does `numConnections` drop. A client
+ * leaving is a normal end: a handler failing with `WriteError` `"ConsumerLeft"` or `ReadError`
+ * `"Reset"` is not reported to `onHandlerError`. One handler's failure or defect never touches
+ * another connection.
+ *
+ * **Limits.** At `maxConnections` no new handler starts: clients that arrive are accepted and
+ * held, connected but unread, in arrival order, up to `backlog` of them, and served when a slot
+ * frees (at most `maxAcceptsPerBatch` per turn of the event loop). Beyond `backlog` a new
+ * arrival is closed at once (and counted in the `effect_tcp_accepts_dropped_total` metric).
+ *
+ * **Closing.** `close` stops accepting at once (the listening socket is closed, held
+ * connections too; a Unix server removes its socket file) and is idempotent; no handler starts
+ * after it. With `closeExistingConnections` the running handlers are interrupted (their
+ * finalizers run). Releasing the server's `Scope` (or its `Layer`) is a graceful close: stop
+ * accepting, give running handlers `shutdownGracePeriod` to finish, then interrupt them; the
+ * release completes when every connection is closed.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Server, WhereToListen } from "effect-tcp"
+ *
+ * // An echo server, one line at a time.
+ * const echo = Server.serve(WhereToListen.onPort(7000), (conn) =>
+ *   Effect.gen(function*() {
+ *     while (true) {
+ *       const line = yield* conn.reader.readLine
+ *       if (Option.isNone(line)) return
+ *       yield* conn.writer.writeLine(line.value)
+ *     }
+ *   }))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import type { Address, Inet, Unix } from "./Address.js"
+import * as BindToAddress from "./BindToAddress.js"
+import * as BindToPort from "./BindToPort.js"
+import type { Connection } from "./Connection.js"
+import * as internal from "./internal/server.js"
+import type { ReaderOptions } from "./Reader.js"
+import type { InvalidArgument, ListenError } from "./TcpError.js"
+import * as WhereToListen from "./WhereToListen.js"
+import type { WriterOptions } from "./Writer.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-tcp/Server")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * The kind of address of the connections of a server listening on `W`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AddressOf<W extends WhereToListen.WhereToListen> = W extends WhereToListen.Unix ? Unix : Inet
+
+/**
+ * What a server listening on `W` listens on: a port number (inet) or a path (Unix).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ListeningOn<W extends WhereToListen.WhereToListen> = W extends WhereToListen.Unix ? string : number
+
+/**
+ * What happens when a handler fails or dies (a client leaving and interruption are not
+ * failures): `"ignore"`; `"raise"`, which shuts the server down (as `close` with
+ * `closeExistingConnections`) and fails `closeFinishedAndHandlersDetermined` (and `serve`) with
+ * the cause; or a function of the client's address and the cause. The default logs the cause
+ * with `Effect.logError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OnHandlerError<A extends Address, E> =
+  | "ignore"
+  | "raise"
+  | ((address: A, cause: Cause.Cause<E>) => Effect.Effect<void>)
+
+/**
+ * Options of a server: Async's `Tcp.Server.create` arguments, plus the reader's and writer's
+ * options for every connection. Bad values fail `make` with `InvalidArgument`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServerOptions<A extends Address = Address, E = unknown> extends ReaderOptions, WriterOptions {
+  /**
+   * Handlers running at once. Defaults to 10,000; capped below the process's descriptor limit
+   * (soft `RLIMIT_NOFILE` less `backlog` and 64 descriptors for the rest of the program).
+   * `Infinity` is allowed (and capped the same way).
+   */
+  readonly maxConnections?: number | undefined
+  /** Connections held, accepted but unread, while at `maxConnections`; also the listen backlog. Defaults to 64. */
+  readonly backlog?: number | undefined
+  /** Held connections that get a handler per turn of the event loop when slots free. Defaults to 1. */
+  readonly maxAcceptsPerBatch?: number | undefined
+  /** Accept and close every new connection at once. Defaults to false; see `setDropIncomingConnections`. */
+  readonly dropIncomingConnections?: boolean | undefined
+  /** What to do when a handler fails. Defaults to logging the cause. */
+  readonly onHandlerError?: OnHandlerError<A, E> | undefined
+  /** When the server's scope is released: how long running handlers may go on before they are interrupted. Defaults to 10 seconds. */
+  readonly shutdownGracePeriod?: Duration.DurationInput | undefined
+  /** A connection with no byte read or written for this long has its handler interrupted. Defaults to none. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /** TCP_NODELAY on accepted inet connections. Defaults to true. */
+  readonly noDelay?: boolean | undefined
+  /** TCP keep-alive on accepted inet connections: off (default), on, or on with this initial delay. */
+  readonly keepAlive?: boolean | Duration.DurationInput | undefined
+}
+
+/**
+ * Options of `close`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CloseOptions {
+  /** Also close the open connections, interrupting their handlers (their finalizers run). Defaults to false. */
+  readonly closeExistingConnections?: boolean | undefined
+}
+
+/**
+ * A running server whose connections have addresses of kind `A`, listening on `L` (a port
+ * number or a path), whose handlers fail with `E`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Server<A extends Address = Address, L extends number | string = number | string, E = unknown> {
+  readonly [TypeId]: TypeId
+  /** The port (also when the OS chose it) or the path the server listens on. */
+  readonly listeningOn: L
+  /** The address the server listens on (`::` for every address). */
+  readonly listeningOnAddress: A
+  /** Connections with a handler: from the handler's start until the connection's socket is closed. */
+  readonly numConnections: Effect.Effect<number>
+  /** Connections accepted and held, waiting for a slot (see `maxConnections`). */
+  readonly numWaiting: Effect.Effect<number>
+  /** Turns drop mode on or off: in drop mode every new connection is accepted and closed at once. */
+  readonly setDropIncomingConnections: (drop: boolean) => Effect.Effect<void>
+  /**
+   * Stops accepting: the listening socket and the held connections are closed before this
+   * completes. Idempotent. With `closeExistingConnections` the running handlers are interrupted;
+   * it does not wait for them (await `closeFinishedAndHandlersDetermined`), so a handler may
+   * call it.
+   */
+  readonly close: (options?: CloseOptions) => Effect.Effect<void>
+  /** Completes when the listening socket is closed. */
+  readonly closeFinished: Effect.Effect<void>
+  /**
+   * Completes when the server is closed and every connection has ended and been closed; fails
+   * with the handler's cause when `onHandlerError` is `"raise"` and a handler failed.
+   */
+  readonly closeFinishedAndHandlersDetermined: Effect.Effect<void, E>
+  /** Whether `close` was called (or the server's scope released, or a handler raised). */
+  readonly isClosed: Effect.Effect<boolean>
+}
+
+/**
+ * Whether a value is a `Server`.
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isServer = (u: unknown): u is Server =>
+  typeof u === "object" && u !== null && TypeId in u
+
+/**
+ * The running server provided by `layer`.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class TcpServer extends Context.Tag("effect-tcp/Server/TcpServer")<
+  TcpServer,
+  Server<Address, number | string, unknown>
+>() {}
+
+/**
+ * Starts a server listening on `where` that runs `handler` for every connection; it shuts down
+ * gracefully when the current scope closes (see the module's docs). Fails with `ListenError`
+ * (`AddressInUse`, `PermissionDenied`, `AddressNotAvailable`, …) when it cannot listen and with
+ * `InvalidArgument` for bad arguments, having opened nothing.
+ *
+ * With an OS-chosen port, an "address in use" is retried. On a Unix path, a stale socket file
+ * (nobody listens on it) is replaced, a path on which a server is live is refused with
+ * `AddressInUse`, and a file that is not a socket is never removed.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BindToAddress, BindToPort, Server, WhereToListen } from "effect-tcp"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const server = yield* Server.make(
+ *     WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
+ *     (conn) => conn.writer.writeLine(`hello ${conn.socket.remoteAddress.host}`),
+ *     { maxConnections: 100 }
+ *   )
+ *   const port: number = server.listeningOn
+ *   yield* Effect.log(`listening on ${port}`)
+ * }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = <W extends WhereToListen.WhereToListen, E, R>(
+  where: W,
+  handler: (connection: Connection<AddressOf<W>>) => Effect.Effect<void, E, R>,
+  options?: ServerOptions<AddressOf<W>, NoInfer<E>>
+): Effect.Effect<
+  Server<AddressOf<W>, ListeningOn<W>, E>,
+  ListenError | InvalidArgument,
+  Scope.Scope | Exclude<R, Scope.Scope>
+> => internal.make<AddressOf<W>, ListeningOn<W>, E, R>(where, handler, options)
+
+/**
+ * Runs a server until interrupted (then shuts it down gracefully). `onListening` runs once the
+ * server listens. Fails with the handler's cause when `onHandlerError` is `"raise"` and a
+ * handler fails.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serve = <W extends WhereToListen.WhereToListen, E, R>(
+  where: W,
+  handler: (connection: Connection<AddressOf<W>>) => Effect.Effect<void, E, R>,
+  options?:
+    & ServerOptions<AddressOf<W>, NoInfer<E>>
+    & {
+      readonly onListening?:
+        | ((server: Server<AddressOf<W>, ListeningOn<W>, NoInfer<E>>) => Effect.Effect<void>)
+        | undefined
+    }
+): Effect.Effect<never, E | ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
+  internal.serve<AddressOf<W>, ListeningOn<W>, E, R>(where, handler, options)
+
+/**
+ * A `Layer` that starts a server when built and provides it as `TcpServer`; releasing the layer
+ * shuts the server down gracefully.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <W extends WhereToListen.WhereToListen, E, R>(
+  where: W,
+  handler: (connection: Connection<AddressOf<W>>) => Effect.Effect<void, E, R>,
+  options?: ServerOptions<AddressOf<W>, NoInfer<E>>
+): Layer.Layer<TcpServer, ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
+  Layer.scoped(TcpServer, make(where, handler, options))
+
+/**
+ * `layer` on 127.0.0.1 and a port chosen by the OS, for tests: read the port from
+ * `TcpServer`'s `listeningOn`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = <E, R>(
+  handler: (connection: Connection<Inet>) => Effect.Effect<void, E, R>,
+  options?: ServerOptions<Inet, NoInfer<E>>
+): Layer.Layer<TcpServer, ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
+  layer(WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs), handler, options)

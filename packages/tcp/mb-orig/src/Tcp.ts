@@ -1,0 +1,101 @@
+/**
+ * Connecting: Async's `Tcp.connect`, `connect_sock` and `with_connection`.
+ *
+ * Connections are scoped resources: closing the scope closes the writer first (flushing what
+ * was written), then the reader, then the socket, and completes once the descriptor is closed.
+ *
+ * **Timeout and interruption.** `timeout` (10 s) bounds the handshakes; `interrupt` abandons the
+ * attempt when it completes first. Both fail with `ConnectError` (`"Timeout"`, `"Interrupted"`).
+ * Interrupting the fiber that connects stays an interruption, never a typed error. In every
+ * case no socket is left open.
+ *
+ * **Addresses.** A host name is resolved at connect time by the `Resolver` service (the system
+ * resolver unless a Layer provides another), bounded by `resolveTimeout`; its addresses are tried
+ * in turn, IPv6 and IPv4 interleaved, within the one `timeout`, and a failure reports every
+ * attempt. An IP literal is never sent to the resolver.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * const ping = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 6379), (conn) =>
+ *   Effect.gen(function*() {
+ *     yield* conn.writer.write("PING\r\n")
+ *     return Option.getOrElse(yield* conn.reader.readLine, () => "")
+ *   }), { timeout: "2 seconds" })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as net from "node:net"
+import type { Address } from "./Address.js"
+import type { Connection, TcpSocket } from "./Connection.js"
+import * as internal from "./internal/tcp.js"
+import type { ReaderOptions } from "./Reader.js"
+import type { ConnectError, InvalidArgument } from "./TcpError.js"
+import type { WhereToConnect } from "./WhereToConnect.js"
+import type { WriterOptions } from "./Writer.js"
+
+/**
+ * Options of a connect: Async's `with_connect_options` plus the reader's and writer's.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectOptions extends ReaderOptions, WriterOptions {
+  /** Bound on the handshakes (all addresses tried). Defaults to 10 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Bound on name resolution. Defaults to 10 seconds. */
+  readonly resolveTimeout?: Duration.DurationInput | undefined
+  /** Abandons the attempt when this effect completes (or the signal aborts) before the connection is made. */
+  readonly interrupt?: Effect.Effect<unknown, unknown> | AbortSignal | undefined
+  /** An unconnected socket to connect (for the first address tried). */
+  readonly socket?: net.Socket | undefined
+  /** TCP_NODELAY for inet connections. Defaults to true. */
+  readonly noDelay?: boolean | undefined
+  /** TCP keep-alive: off (default), on, or on with this initial delay. */
+  readonly keepAlive?: boolean | Duration.DurationInput | undefined
+  /** Resolve the host to this family only. */
+  readonly family?: 4 | 6 | undefined
+}
+
+/**
+ * Connects to `where` and returns the connection with its reader and writer, owned by the
+ * current scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect: <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: ConnectOptions
+) => Effect.Effect<Connection<A>, ConnectError | InvalidArgument, Scope.Scope> = internal.connect
+
+/**
+ * Connects to `where` and returns the connected socket without reader or writer, owned by the
+ * current scope (Async's `connect_sock`). With `options.socket`, that unconnected socket is used.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connectSock: <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: ConnectOptions
+) => Effect.Effect<TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> = internal.connectSock
+
+/**
+ * Connects, runs `f` with the connection, then releases it (writer, reader, socket) whether `f`
+ * succeeds, fails, dies or is interrupted. The result arrives after the descriptor is closed.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withConnection: <A extends Address, X, E, R>(
+  where: WhereToConnect<A>,
+  f: (connection: Connection<A>) => Effect.Effect<X, E, R>,
+  options?: ConnectOptions
+) => Effect.Effect<X, E | ConnectError | InvalidArgument, Exclude<R, Scope.Scope>> = internal.withConnection

@@ -1,0 +1,191 @@
+/**
+ * The typed errors of effect-tcp. Every failure is a `Data.TaggedError` with a `reason` that a
+ * program can match on, the underlying `cause` (often a Node `SystemError`) and a readable
+ * `message`.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type { Address } from "./Address.js"
+
+/**
+ * Why a connection attempt failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectErrorReason =
+  | "Refused"
+  | "Timeout"
+  | "Interrupted"
+  | "HostNotFound"
+  | "Unreachable"
+  | "AddressInUse"
+  | "PermissionDenied"
+  | "Unknown"
+
+/**
+ * One address that a connect tried, and why it failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConnectAttempt {
+  readonly address: Address
+  readonly reason: ConnectErrorReason
+  readonly cause: unknown
+}
+
+/**
+ * A connection could not be established. `attempts` has one entry per address tried (a name
+ * may resolve to several); `reason` is the last attempt's reason, or `Timeout` / `Interrupted`
+ * when the `timeout` or the `interrupt` option fired.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConnectError extends Data.TaggedError("ConnectError")<{
+  readonly reason: ConnectErrorReason
+  readonly target: string
+  readonly attempts: ReadonlyArray<ConnectAttempt>
+  readonly cause?: unknown
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    const detail = this.attempts.length > 1
+      ? ` (${this.attempts.map((a) => `${formatAddress(a.address)}: ${a.reason}`).join(", ")})`
+      : ""
+    return `connect to ${this.target} failed: ${this.reason}${detail}${describeCause(this.cause)}`
+  }
+}
+
+/**
+ * Why a read failed. End of stream is not an error (reads return `Option.none()`), except for
+ * `readExactly`, which reports `UnexpectedEof` with the bytes it did get in `partial`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ReadErrorReason = "Reset" | "UnexpectedEof" | "LineTooLong" | "ReaderInUse" | "Closed" | "Unknown"
+
+/**
+ * A read failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReadError extends Data.TaggedError("ReadError")<{
+  readonly reason: ReadErrorReason
+  readonly cause?: unknown
+  /** With `UnexpectedEof`: the bytes that arrived before the end of stream (maybe none). */
+  readonly partial?: Uint8Array
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    switch (this.reason) {
+      case "Reset":
+        return `read failed: the peer reset the connection${describeCause(this.cause)}`
+      case "UnexpectedEof":
+        return `read failed: end of stream after ${this.partial?.length ?? 0} bytes`
+      case "LineTooLong":
+        return `read failed: line longer than the maximum${describeCause(this.cause)}`
+      case "ReaderInUse":
+        return "read failed: another read is already in progress on this reader"
+      case "Closed":
+        return "read failed: the reader is closed"
+      default:
+        return `read failed${describeCause(this.cause)}`
+    }
+  }
+}
+
+/**
+ * Why a write failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WriteErrorReason = "ConsumerLeft" | "BufferAgeLimitExceeded" | "Closed" | "Unknown"
+
+/**
+ * A write or flush failed. `ConsumerLeft`: the peer went away (EPIPE, ECONNRESET);
+ * `BufferAgeLimitExceeded`: bytes waited unflushed longer than `bufferAgeLimit` and the
+ * connection was torn down; `Closed`: the writer was closed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class WriteError extends Data.TaggedError("WriteError")<{
+  readonly reason: WriteErrorReason
+  readonly cause?: unknown
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    switch (this.reason) {
+      case "ConsumerLeft":
+        return `write failed: the peer went away${describeCause(this.cause)}`
+      case "BufferAgeLimitExceeded":
+        return "write failed: bytes waited unflushed longer than the buffer age limit"
+      case "Closed":
+        return "write failed: the writer is closed"
+      default:
+        return `write failed${describeCause(this.cause)}`
+    }
+  }
+}
+
+/**
+ * Why a listener could not be opened.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ListenErrorReason = "AddressInUse" | "PermissionDenied" | "AddressNotAvailable" | "Unknown"
+
+/**
+ * A server could not listen where it was asked to.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ListenError extends Data.TaggedError("ListenError")<{
+  readonly reason: ListenErrorReason
+  readonly target: string
+  readonly cause?: unknown
+}> {
+  /** @since 0.1.0 */
+  override get message(): string {
+    return `listen on ${this.target} failed: ${this.reason}${describeCause(this.cause)}`
+  }
+}
+
+/**
+ * An argument was rejected before any socket was opened: a port outside 0–65535 or not an
+ * integer, an empty host, a Unix path longer than the OS allows, a non-positive size, …
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
+  readonly argument: string
+  readonly message: string
+}> {}
+
+/**
+ * Any error of effect-tcp.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument
+
+const formatAddress = (address: Address): string =>
+  address._tag === "Unix" ? address.path : address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+
+const describeCause = (cause: unknown): string => {
+  if (cause === undefined) return ""
+  if (typeof cause === "object" && cause !== null && "message" in cause && typeof cause.message === "string") {
+    return `: ${cause.message}`
+  }
+  return `: ${String(cause)}`
+}

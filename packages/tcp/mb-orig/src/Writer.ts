@@ -1,0 +1,130 @@
+/**
+ * The writer of a connection: Async's `Writer`.
+ *
+ * `write` hands bytes to the socket at once and returns; written bytes reach the OS without an
+ * explicit flush, at the latest at the end of the current event-loop turn (all the writes of one
+ * turn leave in one syscall). `flushed` waits until everything written so far has been handed to
+ * the OS.
+ *
+ * **Back-pressure.** A write suspends while more than `writerBufferSize` bytes wait for the OS.
+ * A write interrupted while it waits for space queues nothing.
+ *
+ * **Ownership.** `write` does not copy: do not change an array after writing it until `flushed`
+ * (as with Node's own `write`). Strings are UTF-8.
+ *
+ * **Errors.** A peer that went away (EPIPE, ECONNRESET) is `WriteError` `"ConsumerLeft"` on the
+ * next write or flush, and completes `consumerLeft`. Bytes that wait unflushed longer than
+ * `bufferAgeLimit` fail the writer with `"BufferAgeLimitExceeded"` and tear the connection down.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * const hello = Tcp.withConnection(WhereToConnect.hostAndPort("127.0.0.1", 7000), (conn) =>
+ *   Effect.zipRight(conn.writer.writeLine("hello"), conn.writer.flushed))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import type * as Sink from "effect/Sink"
+import type { WriteError } from "./TcpError.js"
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export const TypeId: unique symbol = Symbol.for("effect-tcp/Writer")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Options of a connection's writer, shared by `Tcp.connect` and `Server.make`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriterOptions {
+  /** Bytes that may wait for the OS before `write` suspends. Defaults to 130 KiB. */
+  readonly writerBufferSize?: number | undefined
+  /** How long bytes may wait unflushed before the connection is torn down. Defaults to 2 minutes. */
+  readonly bufferAgeLimit?: Duration.DurationInput | "unlimited" | undefined
+  /** Bound on the final flush when the writer is closed; on expiry the socket is destroyed. Defaults to 30 seconds. */
+  readonly closeTimeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * A connection's writer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Writer {
+  readonly [TypeId]: TypeId
+  /** Writes bytes or a UTF-8 string; suspends while more than `writerBufferSize` bytes wait. */
+  write(data: Uint8Array | string): Effect.Effect<void, WriteError>
+  /** Writes `line` followed by LF. */
+  writeLine(line: string): Effect.Effect<void, WriteError>
+  /** Completes when everything written so far has been handed to the OS. */
+  readonly flushed: Effect.Effect<void, WriteError>
+  /**
+   * Flushes (bounded by `closeTimeout`; on expiry the socket is destroyed), then sends FIN
+   * (half-close: the reader keeps working). Idempotent; later writes fail with `"Closed"`.
+   */
+  readonly close: Effect.Effect<void>
+  /** Completes when the peer has gone away (EPIPE, ECONNRESET). */
+  readonly consumerLeft: Effect.Effect<void>
+  /** A sink that writes every element; it does not close the writer. */
+  readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError>
+  /** Bytes written so far (including those still waiting for the OS). */
+  readonly bytesWritten: Effect.Effect<number>
+  /** Bytes written and not yet handed to the OS. */
+  readonly bytesToWrite: Effect.Effect<number>
+  /** Whether the writer is closed or failed. */
+  readonly isClosed: Effect.Effect<boolean>
+}
+
+/**
+ * Writes bytes or a string; see {@link Writer.write}.
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const write: {
+  (data: Uint8Array | string): (writer: Writer) => Effect.Effect<void, WriteError>
+  (writer: Writer, data: Uint8Array | string): Effect.Effect<void, WriteError>
+} = dual(2, (writer: Writer, data: Uint8Array | string) => writer.write(data))
+
+/**
+ * Writes a line; see {@link Writer.writeLine}.
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const writeLine: {
+  (line: string): (writer: Writer) => Effect.Effect<void, WriteError>
+  (writer: Writer, line: string): Effect.Effect<void, WriteError>
+} = dual(2, (writer: Writer, line: string) => writer.writeLine(line))
+
+/**
+ * Waits until everything written has been handed to the OS; see {@link Writer.flushed}.
+ *
+ * @since 0.1.0
+ * @category writing
+ */
+export const flushed = (writer: Writer): Effect.Effect<void, WriteError> => writer.flushed
+
+/**
+ * Flushes and half-closes; see {@link Writer.close}.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const close = (writer: Writer): Effect.Effect<void> => writer.close

@@ -1,0 +1,234 @@
+/**
+ * A `Connection` seen as an `@effect/platform` `Socket.Socket`, with the semantics of
+ * `@effect/platform-node`'s `NodeSocket`: `run` delivers every received chunk to the handler
+ * and forks the effects it returns into a `FiberSet`, ends with `void` at the peer's FIN and
+ * with `SocketCloseError` when the socket closes or a `CloseEvent` is written; `writer` is a
+ * scoped write function whose release half-closes the connection.
+ *
+ * @internal
+ */
+import * as Socket from "@effect/platform/Socket"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import type { Address } from "../Address.js"
+import type { Connection } from "../Connection.js"
+import * as Reader from "../Reader.js"
+import * as Resolver from "../Resolver.js"
+import type * as Tcp from "../Tcp.js"
+import type { ConnectError, InvalidArgument, ReadError, WriteError } from "../TcpError.js"
+import type { WhereToConnect } from "../WhereToConnect.js"
+import * as internalTcp from "./tcp.js"
+
+/** Options of `Socket.run` / `runRaw`. */
+interface RunOptions {
+  readonly onOpen?: Effect.Effect<void> | undefined
+}
+
+/** A `run` in progress: a written `CloseEvent` ends it. */
+interface Session {
+  readonly close: (event: Socket.CloseEvent) => void
+}
+
+/** The runs in progress on one connection. */
+type Sessions = Set<Session>
+
+/** How a read failure ends `run`: a locally closed reader is a close, anything else a read error. */
+const readFailure = (error: ReadError): Socket.SocketError =>
+  error.reason === "Closed"
+    ? new Socket.SocketCloseError({ reason: "Close", code: 1000 })
+    : new Socket.SocketGenericError({ reason: "Read", cause: error })
+
+const writeFailure = (error: WriteError): Socket.SocketError =>
+  new Socket.SocketGenericError({ reason: "Write", cause: error })
+
+/**
+ * Reads `connection` until the end of stream, calling `handler` with each chunk (a copy: the
+ * handler may keep it) inside the reader's own read, so a chunk is consumed exactly when it is
+ * handed over. Effects returned by the handler are forked, in order, into the run's `FiberSet`
+ * (started on the next microtask, so that they never run inside the reader's read).
+ */
+const runOn = <_, E, R>(
+  connection: Connection<Address>,
+  sessions: Sessions,
+  handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
+  options: RunOptions | undefined
+): Effect.Effect<void, Socket.SocketError | E, R> =>
+  Effect.scopedWith((scope) =>
+    Effect.gen(function*() {
+      const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Socket.SocketError>(), scope)
+      const runFork = yield* FiberSet.runtime(fiberSet)<R>()
+      const session: Session = {
+        close: (event) =>
+          Deferred.unsafeDone(
+            fiberSet.deferred,
+            Exit.fail(new Socket.SocketCloseError({ reason: "Close", code: event.code, closeReason: event.reason }))
+          )
+      }
+      sessions.add(session)
+      yield* Scope.addFinalizer(scope, Effect.sync(() => sessions.delete(session)))
+
+      const forkOptions = { immediate: false } as const
+      const onChunk = (view: Uint8Array): Reader.ChunkResult<never> => {
+        const result = handler(Buffer.from(view))
+        if (Effect.isEffect(result)) runFork(result, forkOptions)
+        return Reader.Continue
+      }
+      yield* FiberSet.run(
+        fiberSet,
+        Effect.matchEffect(connection.reader.readChunks(onChunk), {
+          onFailure: (error) => Effect.fail(readFailure(error)),
+          onSuccess: () => Effect.sync(() => Deferred.unsafeDone(fiberSet.deferred, Exit.void))
+        })
+      )
+      if (options?.onOpen !== undefined) yield* options.onOpen
+      return yield* FiberSet.join(fiberSet)
+    })
+  ).pipe(Effect.interruptible)
+
+/** The write function of a connection: bytes, strings, or a `CloseEvent` that ends it. */
+const writeTo = (connection: Connection<Address>, sessions: Sessions) =>
+(
+  chunk: Uint8Array | string | Socket.CloseEvent
+): Effect.Effect<void, Socket.SocketError> => {
+  if (Socket.isCloseEvent(chunk)) {
+    return Effect.zipRight(
+      Effect.sync(() => {
+        for (const session of sessions) session.close(chunk)
+      }),
+      connection.writer.close
+    )
+  }
+  return Effect.mapError(connection.writer.write(chunk), writeFailure)
+}
+
+/** @internal */
+export const fromConnection = <A extends Address>(connection: Connection<A>): Socket.Socket => {
+  const sessions: Sessions = new Set()
+  const run = <_, E = never, R = never>(
+    handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
+    options?: RunOptions
+  ) => runOn(connection, sessions, handler, options)
+  const write = writeTo(connection, sessions)
+  return Socket.Socket.of({
+    [Socket.TypeId]: Socket.TypeId,
+    run,
+    runRaw: run,
+    writer: Effect.acquireRelease(Effect.succeed(write), () => connection.writer.close)
+  })
+}
+
+/** A connection that a re-dialing socket holds, with the scope that owns it. */
+interface Live {
+  readonly connection: Connection<Address>
+  readonly scope: Scope.CloseableScope
+  readonly sessions: Sessions
+  /** Set when the scope of `socket.writer` was released: writes then fail instead of waiting. */
+  writerReleased: boolean
+}
+
+/** @internal */
+export const make = <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: Tcp.ConnectOptions
+): Effect.Effect<Socket.Socket, ConnectError | InvalidArgument, Scope.Scope> =>
+  Effect.gen(function*() {
+    const parent = yield* Effect.scope
+    const resolver = yield* Effect.serviceOption(Resolver.Resolver)
+    const latch = yield* Effect.makeLatch(false)
+    let current: Live | undefined = undefined
+
+    const connect = Option.match(resolver, {
+      onNone: () => internalTcp.connect(where, options),
+      onSome: (service) => Effect.provideService(internalTcp.connect(where, options), Resolver.Resolver, service)
+    })
+
+    /** Dials, and makes the new connection the current one. */
+    const open: Effect.Effect<Live, ConnectError | InvalidArgument> = Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+        const exit = yield* Effect.exit(restore(Scope.extend(connect, scope)))
+        if (Exit.isFailure(exit)) {
+          yield* Scope.close(scope, exit)
+          return yield* Effect.failCause(exit.cause)
+        }
+        const live: Live = { connection: exit.value, scope, sessions: new Set(), writerReleased: false }
+        current = live
+        yield* latch.open
+        return live
+      })
+    )
+
+    /** Releases a connection (writer, reader, socket); later runs dial a new one. */
+    const release = (live: Live): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        if (current === live) {
+          current = undefined
+          latch.unsafeClose()
+        }
+        return Scope.close(live.scope, Exit.void)
+      })
+
+    yield* open
+
+    const run = <_, E = never, R = never>(
+      handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
+      runOptions?: RunOptions
+    ): Effect.Effect<void, Socket.SocketError | E, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.suspend(() =>
+            current !== undefined
+              ? Effect.succeed(current)
+              : Effect.mapError(restore(open), (cause) => new Socket.SocketGenericError({ reason: "Open", cause }))
+          ),
+          (live) =>
+            restore(runOn(live.connection, live.sessions, handler, runOptions)).pipe(
+              Effect.ensuring(release(live))
+            )
+        )
+      )
+
+    /** A connection found dead by a write: later writes wait for the next one. */
+    const retire = (live: Live): void => {
+      if (current === live) {
+        current = undefined
+        latch.unsafeClose()
+      }
+    }
+
+    const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
+      latch.whenOpen(Effect.suspend(() => {
+        const live = current
+        if (live === undefined) return write(chunk)
+        if (Socket.isCloseEvent(chunk)) return writeTo(live.connection, live.sessions)(chunk)
+        // A write that fails queued none of its bytes: when the connection died under it (and not
+        // because the writer was released), it goes to the next connection, as NodeSocket's
+        // writes wait for the next run's connection.
+        return Effect.catchAll(live.connection.writer.write(chunk), (error) => {
+          if (live.writerReleased) return Effect.fail(writeFailure(error))
+          retire(live)
+          return write(chunk)
+        })
+      }))
+
+    return Socket.Socket.of({
+      [Socket.TypeId]: Socket.TypeId,
+      run,
+      runRaw: run,
+      writer: Effect.acquireRelease(
+        Effect.succeed(write),
+        () =>
+          Effect.suspend(() => {
+            const live = current
+            if (live === undefined) return Effect.void
+            live.writerReleased = true
+            return live.connection.writer.close
+          })
+      )
+    })
+  })

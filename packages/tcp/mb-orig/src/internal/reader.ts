@@ -1,0 +1,580 @@
+/**
+ * The buffered reader behind every connection.
+ *
+ * Bytes arrive from the socket as chunks (`push`), are kept in a list of chunks without copying,
+ * and are consumed from the front by the read operations. Every operation first tries to
+ * complete synchronously from what is buffered (no fiber, promise or queue entry on that path);
+ * only when it needs more bytes does it suspend, and it consumes nothing until it completes, so
+ * an interrupted read loses no byte.
+ *
+ * @internal
+ */
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Reader from "../Reader.js"
+import { TypeId } from "../Reader.js"
+import { ReadError } from "../TcpError.js"
+
+/** What a synchronous attempt answers when the buffer cannot complete the read yet. */
+const NeedMore: unique symbol = Symbol.for("effect-tcp/Reader/NeedMore")
+type Attempt<A> = Exit.Exit<A, ReadError> | typeof NeedMore
+
+const LF = 0x0a
+const CR = 0x0d
+const EMPTY = Buffer.alloc(0)
+
+const readerInUse = new ReadError({ reason: "ReaderInUse" })
+const readerClosed = new ReadError({ reason: "Closed" })
+const noneExit = Exit.succeed(Option.none())
+const eofResult: Reader.ReadUntilResult = { _tag: "Eof" }
+const streamEnd = Exit.fail(Option.none())
+
+/** Node's Buffer has a direct UTF-8 decoder that skips `toString`'s argument handling. */
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string
+}
+
+const asBuffer = (bytes: Uint8Array): Buffer =>
+  Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** How the reader asks its source (the socket) to stop and restart delivering chunks. */
+export interface ReaderSource {
+  readonly pause: () => void
+  readonly resume: () => void
+}
+
+/** Options of the reader that have been validated already. */
+export interface ReaderConfig {
+  readonly bufferSize: number
+  readonly maxLineLength: number
+}
+
+/** @internal */
+export class ReaderImpl implements Reader.Reader {
+  readonly [TypeId]: TypeId = TypeId
+
+  private chunks: Array<Buffer> = []
+  /** Index of the first chunk still holding unread bytes. */
+  private head = 0
+  /** Offset of the first unread byte in `chunks[head]`. */
+  private offset = 0
+  /** Unread bytes in the buffer. */
+  private buffered = 0
+  /** How many unread bytes (from the front) are known to hold no LF: saves rescanning. */
+  private scannedNoLf = 0
+  private eof = false
+  private failure: ReadError | undefined = undefined
+  private closed = false
+  private paused = false
+  private busy = false
+  private waiter: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  /** Bytes received from the socket so far. */
+  received = 0
+
+  constructor(private readonly source: ReaderSource, private readonly config: ReaderConfig) {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Feeding, from the socket
+
+  /** Appends a chunk the socket delivered. The chunk must not be reused by the caller. */
+  push(chunk: Uint8Array): void {
+    if (this.closed || chunk.byteLength === 0) return
+    this.chunks.push(asBuffer(chunk))
+    this.buffered += chunk.byteLength
+    this.received += chunk.byteLength
+    if (this.waiter !== undefined) {
+      this.wake()
+    } else if (this.buffered >= this.config.bufferSize && !this.paused) {
+      this.paused = true
+      this.source.pause()
+    }
+  }
+
+  /** The peer sent FIN: reads return what is buffered, then end of stream. */
+  end(): void {
+    this.eof = true
+    this.wake()
+  }
+
+  /** The connection failed (reset, …): reads return what is buffered, then this error. */
+  fail(error: ReadError): void {
+    if (this.failure === undefined && !this.eof) this.failure = error
+    this.eof = true
+    this.wake()
+  }
+
+  /** Closes the reader: buffered bytes are dropped, pending and later reads fail `Closed`. */
+  close(): void {
+    this.closed = true
+    this.chunks = []
+    this.head = 0
+    this.offset = 0
+    this.buffered = 0
+    this.wake()
+  }
+
+  private wake(): void {
+    const waiter = this.waiter
+    if (waiter !== undefined) {
+      this.waiter = undefined
+      waiter(Effect.void)
+    }
+  }
+
+  /** Suspends until a chunk, the end of stream, an error or close arrives. */
+  private readonly waitForInput: Effect.Effect<void> = Effect.async<void>((resume) => {
+    this.waiter = resume
+    if (this.paused) {
+      // A read that needs more than the buffer holds may read past `bufferSize`; it is bounded by
+      // the read itself (maxLineLength, n, maxLength).
+      this.paused = false
+      this.source.resume()
+    }
+    return Effect.sync(() => {
+      this.waiter = undefined
+    })
+  })
+
+  /**
+   * Runs a synchronous attempt; when the buffer cannot answer yet, waits for input and tries
+   * again, holding the reader busy so that a concurrent read fails instead of interleaving.
+   */
+  private run<A>(attempt: () => Attempt<A>): Effect.Effect<A, ReadError> {
+    return Effect.suspend(() => {
+      if (this.busy) return Exit.fail(readerInUse)
+      const first = attempt()
+      if (first !== NeedMore) return first
+      this.busy = true
+      const loop: Effect.Effect<A, ReadError> = Effect.flatMap(this.waitForInput, () => {
+        const next = attempt()
+        return next === NeedMore ? loop : next
+      })
+      return Effect.ensuring(loop, Effect.sync(() => {
+        this.busy = false
+      }))
+    })
+  }
+
+  /** What a read answers when the buffer is exhausted and no more input will come. */
+  private endExit(): Exit.Exit<never, ReadError> | undefined {
+    if (this.closed) return Exit.fail(readerClosed)
+    if (this.failure !== undefined) return Exit.fail(this.failure)
+    return undefined
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Buffer primitives (synchronous)
+
+  /** Drops `n` unread bytes from the front. */
+  private skip(n: number): void {
+    this.buffered -= n
+    this.scannedNoLf = Math.max(0, this.scannedNoLf - n)
+    while (n > 0) {
+      const chunk = this.chunks[this.head]
+      const available = chunk.byteLength - this.offset
+      if (n < available) {
+        this.offset += n
+        break
+      }
+      n -= available
+      this.head++
+      this.offset = 0
+    }
+    this.compact()
+    if (this.paused && this.buffered < this.config.bufferSize) {
+      this.paused = false
+      this.source.resume()
+    }
+  }
+
+  /** Forgets consumed chunks once the list is empty or mostly consumed. */
+  private compact(): void {
+    if (this.head === this.chunks.length) {
+      this.chunks.length = 0
+      this.head = 0
+    } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
+      this.chunks = this.chunks.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /** Copies `n` unread bytes from the front, starting `from` bytes in, without consuming. */
+  private copy(from: number, n: number): Buffer {
+    const out = Buffer.allocUnsafe(n)
+    let written = 0
+    let index = this.head
+    let position = this.offset + from
+    while (position >= this.chunks[index]?.byteLength) {
+      position -= this.chunks[index].byteLength
+      index++
+    }
+    while (written < n) {
+      const chunk = this.chunks[index]
+      const take = Math.min(n - written, chunk.byteLength - position)
+      out.set(chunk.subarray(position, position + take), written)
+      written += take
+      index++
+      position = 0
+    }
+    return out
+  }
+
+  /** Takes `n` unread bytes as a new array. */
+  private take(n: number): Buffer {
+    if (n === 0) return EMPTY
+    const out = this.copy(0, n)
+    this.skip(n)
+    return out
+  }
+
+  /** Decodes `n` unread bytes as UTF-8 and drops them plus `extra` following bytes. */
+  private takeString(n: number, extra: number): string {
+    const chunk = this.chunks[this.head]
+    let text: string
+    if (chunk !== undefined && this.offset + n <= chunk.byteLength) {
+      text = chunk.toString("utf8", this.offset, this.offset + n)
+    } else {
+      text = n === 0 ? "" : this.copy(0, n).toString("utf8")
+    }
+    this.skip(n + extra)
+    return text
+  }
+
+  /** Position (from the first unread byte) of the first `byte` at or after `from`, or -1. */
+  private indexOfByte(byte: number, from: number): number {
+    let base = 0
+    for (let i = this.head; i < this.chunks.length; i++) {
+      const chunk = this.chunks[i]
+      const start = i === this.head ? this.offset : 0
+      const length = chunk.byteLength - start
+      if (from < base + length) {
+        const at = chunk.indexOf(byte, start + Math.max(0, from - base))
+        if (at !== -1) return base + at - start
+      }
+      base += length
+    }
+    return -1
+  }
+
+  private byteAt(position: number): number {
+    let index = this.head
+    let at = this.offset + position
+    while (at >= this.chunks[index].byteLength) {
+      at -= this.chunks[index].byteLength
+      index++
+    }
+    return this.chunks[index][at]
+  }
+
+  /** Position of the first occurrence of `delimiter` at or after `from`, or -1. */
+  private indexOf(delimiter: Uint8Array, from: number): number {
+    const first = delimiter[0]
+    let at = this.indexOfByte(first, from)
+    while (at !== -1 && at + delimiter.byteLength <= this.buffered) {
+      let match = true
+      for (let k = 1; k < delimiter.byteLength; k++) {
+        if (this.byteAt(at + k) !== delimiter[k]) {
+          match = false
+          break
+        }
+      }
+      if (match) return at
+      at = this.indexOfByte(first, at + 1)
+    }
+    return -1
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Line framing, shared by readLine and lines
+
+  /** The next complete line, the unterminated last line at end of stream, or NeedMore. */
+  private nextLine(): Exit.Exit<Option.Option<string>, ReadError> | typeof NeedMore {
+    if (this.closed) return Exit.fail(readerClosed)
+    // Fast path: the next line ends within the first chunk.
+    const chunk = this.chunks[this.head]
+    if (chunk !== undefined && this.scannedNoLf === 0) {
+      const start = this.offset
+      const lf = chunk.indexOf(LF, start)
+      if (lf !== -1) {
+        const end = lf > start && chunk[lf - 1] === CR ? lf - 1 : lf
+        if (end - start > this.config.maxLineLength) return this.lineTooLong()
+        const line = (chunk as unknown as Utf8Sliceable).utf8Slice(start, end)
+        this.buffered -= lf + 1 - start
+        if (lf + 1 < chunk.byteLength) {
+          this.offset = lf + 1
+        } else {
+          this.head++
+          this.offset = 0
+          this.compact()
+        }
+        if (this.paused && this.buffered < this.config.bufferSize) {
+          this.paused = false
+          this.source.resume()
+        }
+        return Exit.succeed(Option.some(line))
+      }
+    }
+    const lf = this.indexOfByte(LF, this.scannedNoLf)
+    if (lf !== -1) {
+      const length = lf > 0 && this.byteAt(lf - 1) === CR ? lf - 1 : lf
+      if (length > this.config.maxLineLength) return this.lineTooLong()
+      return Exit.succeed(Option.some(this.takeString(length, lf + 1 - length)))
+    }
+    this.scannedNoLf = this.buffered
+    if (this.buffered > this.config.maxLineLength + 1) return this.lineTooLong()
+    if (!this.eof) return NeedMore
+    const end = this.endExit()
+    if (end !== undefined) return end
+    if (this.buffered === 0) return noneExit
+    // The unterminated last line: returned as it is (a CR without LF is not a line end).
+    if (this.buffered > this.config.maxLineLength) return this.lineTooLong()
+    return Exit.succeed(Option.some(this.takeString(this.buffered, 0)))
+  }
+
+  private lineTooLong(): Exit.Exit<never, ReadError> {
+    return Exit.fail(
+      new ReadError({ reason: "LineTooLong", cause: `no line end within ${this.config.maxLineLength} bytes` })
+    )
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The public operations
+
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    return this.run(() => {
+      if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered > 0) {
+        const n = maxBytes === undefined ? this.buffered : Math.min(Math.max(0, maxBytes), this.buffered)
+        return Exit.succeed(Option.some(this.take(n)))
+      }
+      if (!this.eof) return NeedMore
+      return this.endExit() ?? noneExit
+    })
+  }
+
+  readonly readByte: Effect.Effect<Option.Option<number>, ReadError> = this.run(() => {
+    if (this.closed) return Exit.fail(readerClosed)
+    if (this.buffered > 0) {
+      const byte = this.chunks[this.head][this.offset]
+      this.skip(1)
+      return Exit.succeed(Option.some(byte))
+    }
+    if (!this.eof) return NeedMore
+    return this.endExit() ?? noneExit
+  })
+
+  readonly readChar: Effect.Effect<Option.Option<string>, ReadError> = this.run(() => {
+    if (this.closed) return Exit.fail(readerClosed)
+    if (this.buffered === 0) {
+      if (!this.eof) return NeedMore
+      return this.endExit() ?? noneExit
+    }
+    const lead = this.byteAt(0)
+    const width = lead < 0xc2 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead <= 0xf4 ? 4 : 1
+    let complete = 1
+    while (complete < width && complete < this.buffered) {
+      // The second byte's range depends on the lead (no overlongs, surrogates or > U+10FFFF).
+      const byte = this.byteAt(complete)
+      const low = complete > 1 ? 0x80 : lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80
+      const high = complete > 1 ? 0xbf : lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf
+      if (byte < low || byte > high) break
+      complete++
+    }
+    if (complete < width && complete === this.buffered && !this.eof) return NeedMore
+    // An invalid or truncated sequence decodes to U+FFFD and consumes only the bytes it spans.
+    return Exit.succeed(Option.some(this.takeString(complete, 0)))
+  })
+
+  readonly readLine: Effect.Effect<Option.Option<string>, ReadError> = this.run(() => this.nextLine())
+
+  readUntil(
+    delimiter: string | Uint8Array,
+    options?: Reader.ReadUntilOptions
+  ): Effect.Effect<Reader.ReadUntilResult, ReadError> {
+    const delim = typeof delimiter === "string" ? Buffer.from(delimiter, "utf8") : delimiter
+    const keep = options?.keepDelimiter === true
+    const maxLength = options?.maxLength ?? Infinity
+    // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
+    return Effect.suspend(() => {
+      let scanned = 0
+      return this.run((): Attempt<Reader.ReadUntilResult> => {
+        if (this.closed) return Exit.fail(readerClosed)
+        if (delim.byteLength === 0) return Exit.succeed({ _tag: "Found", bytes: EMPTY })
+        const at = this.indexOf(delim, Math.max(0, scanned - delim.byteLength + 1))
+        if (at !== -1) {
+          if (at > maxLength) return this.untilTooLong(maxLength)
+          const bytes = this.take(keep ? at + delim.byteLength : at)
+          if (!keep) this.skip(delim.byteLength)
+          return Exit.succeed({ _tag: "Found", bytes })
+        }
+        scanned = this.buffered
+        if (this.buffered > maxLength + delim.byteLength) return this.untilTooLong(maxLength)
+        if (!this.eof) return NeedMore
+        const end = this.endExit()
+        if (end !== undefined) return end
+        if (this.buffered === 0) return Exit.succeed(eofResult)
+        return Exit.succeed({ _tag: "EofWithoutDelimiter", bytes: this.take(this.buffered) })
+      })
+    })
+  }
+
+  private untilTooLong(maxLength: number): Exit.Exit<never, ReadError> {
+    return Exit.fail(new ReadError({ reason: "LineTooLong", cause: `no delimiter within ${maxLength} bytes` }))
+  }
+
+  readExactly(n: number): Effect.Effect<Uint8Array, ReadError> {
+    return this.run(() => {
+      if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered >= n) return Exit.succeed(this.take(Math.max(0, n)))
+      if (!this.eof) return NeedMore
+      const end = this.endExit()
+      if (end !== undefined) return end
+      return Exit.fail(new ReadError({ reason: "UnexpectedEof", partial: this.take(this.buffered) }))
+    })
+  }
+
+  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+    return this.run(() => {
+      if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered >= n) return Exit.succeed(Option.some(n <= 0 ? EMPTY : this.copy(0, n)))
+      if (!this.eof) return NeedMore
+      return this.endExit() ?? noneExit
+    })
+  }
+
+  readonly readAll: Effect.Effect<Uint8Array, ReadError> = this.run(() => {
+    if (this.closed) return Exit.fail(readerClosed)
+    if (!this.eof) {
+      // Reading to the end may hold more than bufferSize: keep the socket flowing.
+      return NeedMore
+    }
+    const end = this.endExit()
+    if (end !== undefined) return end
+    return Exit.succeed(this.take(this.buffered))
+  })
+
+  readChunks<X>(handle: (chunk: Uint8Array) => Reader.ChunkResult<X>): Effect.Effect<Reader.ChunksEnd<X>, ReadError> {
+    // After `Consumed(n)` with bytes left over, the handler is not called again until more bytes
+    // arrive; then it sees the leftover and the new bytes as one contiguous chunk.
+    // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
+    return Effect.suspend(() => {
+      let waitingForMore = false
+      let leftover = 0
+      return this.run((): Attempt<Reader.ChunksEnd<X>> => {
+        for (;;) {
+          if (this.closed) return Exit.fail(readerClosed)
+          if (waitingForMore && this.buffered > leftover) {
+            this.mergeFront()
+            waitingForMore = false
+          }
+          if (this.buffered === 0 || waitingForMore) {
+            if (!this.eof) return NeedMore
+            const end = this.endExit()
+            if (end !== undefined) return end
+            if (this.buffered === 0) return Exit.succeed({ _tag: "Eof" })
+            return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
+          }
+          const chunk = this.chunks[this.head]
+          const view = this.offset === 0 ? chunk : chunk.subarray(this.offset)
+          const result = handle(view)
+          switch (result._tag) {
+            case "Continue":
+              this.skip(view.byteLength)
+              break
+            case "Consumed": {
+              const n = Math.min(Math.max(0, result.n), view.byteLength)
+              this.skip(n)
+              if (n < view.byteLength) {
+                leftover = view.byteLength - n
+                waitingForMore = true
+              }
+              break
+            }
+            case "Stop":
+              this.skip(view.byteLength)
+              return Exit.succeed({ _tag: "Stopped", value: result.value })
+            case "StopConsumed":
+              this.skip(Math.min(Math.max(0, result.n), view.byteLength))
+              return Exit.succeed({ _tag: "Stopped", value: result.value })
+          }
+        }
+      })
+    })
+  }
+
+  /** Joins the first unread chunk with the next ones into one chunk. */
+  private mergeFront(): void {
+    const merged = this.copy(0, this.buffered)
+    this.chunks = [merged]
+    this.head = 0
+    this.offset = 0
+  }
+
+  readonly stream: Stream.Stream<Uint8Array, ReadError> = Stream.repeatEffectChunkOption(
+    Effect.mapError(
+      this.run((): Attempt<Chunk.Chunk<Uint8Array>> => {
+        if (this.closed) return Exit.fail(readerClosed)
+        if (this.buffered > 0) {
+          const out: Array<Uint8Array> = []
+          for (let i = this.head; i < this.chunks.length; i++) {
+            const chunk = this.chunks[i]
+            out.push(i === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk)
+          }
+          this.skip(this.buffered)
+          return Exit.succeed(Chunk.unsafeFromArray(out))
+        }
+        if (!this.eof) return NeedMore
+        return this.endExit() ?? Exit.succeed(Chunk.empty())
+      }),
+      Option.some
+    ).pipe(Effect.flatMap((chunk) => Chunk.isEmpty(chunk) ? streamEnd : Exit.succeed(chunk)))
+  )
+
+  readonly lines: Stream.Stream<string, ReadError> = Stream.repeatEffectChunkOption(
+    Effect.mapError(
+      this.run((): Attempt<Chunk.Chunk<string>> => {
+        const out: Array<string> = []
+        for (;;) {
+          if (this.linesOfHeadChunk(out)) continue
+          const next = this.nextLine()
+          if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
+          if (Exit.isFailure(next)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : Exit.failCause(next.cause)
+          if (Option.isNone(next.value)) return Exit.succeed(Chunk.unsafeFromArray(out))
+          out.push(next.value.value)
+        }
+      }),
+      Option.some
+    ).pipe(Effect.flatMap((chunk) => Chunk.isEmpty(chunk) ? streamEnd : Exit.succeed(chunk)))
+  )
+
+  /**
+   * Appends every complete line that lies within the first chunk to `out`, decoding them with
+   * one UTF-8 decode and one `split` (V8 makes the lines slices of one string: no copy per line).
+   * Answers whether it consumed anything. Lines that span chunks are left to `nextLine`. Equivalent
+   * to calling `nextLine` repeatedly: an LF is ASCII, so no UTF-8 sequence spans one.
+   */
+  private linesOfHeadChunk(out: Array<string>): boolean {
+    const chunk = this.chunks[this.head]
+    if (chunk === undefined || this.scannedNoLf !== 0 || this.closed) return false
+    const start = this.offset
+    const last = chunk.lastIndexOf(LF)
+    // Below a few lines, or where one line might exceed maxLineLength, go line by line.
+    if (last < start + 256 || last - start > this.config.maxLineLength) return false
+    const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(start, last).split("\n")
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]
+      out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
+    }
+    this.skip(last + 1 - start)
+    return true
+  }
+
+  readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.received)
+
+  readonly bytesBuffered: Effect.Effect<number> = Effect.sync(() => this.buffered)
+
+  readonly isAtEof: Effect.Effect<boolean> = Effect.sync(() => this.eof && this.buffered === 0)
+}

@@ -1,0 +1,408 @@
+/**
+ * Connecting: validation, name resolution, one attempt per resolved address (IPv6 and IPv4
+ * interleaved) within one timeout, and the scoped socket.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as net from "node:net"
+import * as Address from "../Address.js"
+import type * as Connection from "../Connection.js"
+import * as Resolver from "../Resolver.js"
+import type * as Tcp from "../Tcp.js"
+import { type ConnectAttempt, ConnectError, type ConnectErrorReason, type InvalidArgument } from "../TcpError.js"
+import * as WhereToConnect from "../WhereToConnect.js"
+import { attach, closeSocket, inetAddresses, makeTcpSocket } from "./connection.js"
+import * as metrics from "./metrics.js"
+import * as options from "./options.js"
+
+/** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
+const attemptDelay = 250
+
+type Plan =
+  | {
+    readonly _tag: "Inet"
+    readonly host: string
+    readonly literal: boolean
+    readonly port: number
+    readonly localAddress: string | undefined
+    readonly localPort: number | undefined
+  }
+  | { readonly _tag: "Unix"; readonly path: string }
+
+interface ConnectConfig {
+  readonly plan: Plan
+  readonly timeout: number
+  readonly resolveTimeout: number
+  readonly noDelay: boolean
+  readonly keepAlive: options.KeepAlive
+  readonly family: 4 | 6 | undefined
+}
+
+const plan = (where: WhereToConnect.Target): Plan => {
+  switch (where._tag) {
+    case "HostAndPort": {
+      const host = options.checkHost("host", where.host)
+      const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+      return {
+        _tag: "Inet",
+        host: bare,
+        literal: net.isIP(bare) !== 0,
+        port: options.checkPort("port", where.port),
+        ...local(where)
+      }
+    }
+    case "InetAddress": {
+      const host = options.checkHost("address.host", where.address.host)
+      if (net.isIP(host) === 0) options.invalidArgument("address.host", `expected an IP address, got ${host}`)
+      return { _tag: "Inet", host, literal: true, port: options.checkPort("address.port", where.address.port), ...local(where) }
+    }
+    case "File":
+      return { _tag: "Unix", path: options.checkUnixPath("path", where.path) }
+    case "UnixAddress":
+      return { _tag: "Unix", path: options.checkUnixPath("address.path", where.address.path) }
+  }
+}
+
+const local = (target: WhereToConnect.HostAndPort | WhereToConnect.InetAddress) => {
+  const localAddress = target.viaLocalInterface
+  if (localAddress !== undefined && net.isIP(localAddress) === 0) {
+    options.invalidArgument("viaLocalInterface", `expected an IP address, got ${String(localAddress)}`)
+  }
+  return {
+    localAddress,
+    localPort: target.viaLocalPort === undefined ? undefined : options.checkPort("viaLocalPort", target.viaLocalPort)
+  }
+}
+
+const config = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefined): ConnectConfig => {
+  const family = opts?.family
+  if (family !== undefined && family !== 4 && family !== 6) {
+    options.invalidArgument("family", `expected 4 or 6, got ${String(family)}`)
+  }
+  return {
+    plan: plan(where),
+    timeout: options.checkDuration("timeout", opts?.timeout, options.defaults.connectTimeout),
+    resolveTimeout: options.checkDuration("resolveTimeout", opts?.resolveTimeout, options.defaults.resolveTimeout),
+    noDelay: options.checkBoolean("noDelay", opts?.noDelay, true),
+    keepAlive: options.checkKeepAlive(opts?.keepAlive),
+    family
+  }
+}
+
+const reasonOf = (error: unknown): ConnectErrorReason => {
+  switch ((error as { code?: unknown } | undefined)?.code) {
+    case "ECONNREFUSED":
+    case "ECONNRESET":
+    case "ENOENT":
+      return "Refused"
+    case "ETIMEDOUT":
+      return "Timeout"
+    case "ENETUNREACH":
+    case "EHOSTUNREACH":
+    case "ENETDOWN":
+    case "EHOSTDOWN":
+    case "EADDRNOTAVAIL":
+      return "Unreachable"
+    case "EADDRINUSE":
+      return "AddressInUse"
+    case "EACCES":
+    case "EPERM":
+      return "PermissionDenied"
+    default:
+      return "Unknown"
+  }
+}
+
+const noop = () => {}
+
+/** One address to try: how to reach it, and the address it stands for. */
+interface Endpoint {
+  readonly options: net.SocketConnectOpts
+  readonly remote: Address.Address
+}
+
+interface Connected {
+  readonly socket: net.Socket
+  readonly remote: Address.Address
+}
+
+/**
+ * Tries `endpoints` in turn until one connects, all within `timeout` milliseconds; an attempt
+ * that is not the last gets `attemptDelay` before the next address is tried. Driven by socket
+ * callbacks and plain timers (no fiber per attempt): this is the whole per-connect cost.
+ * Every socket it gave up on is closed before it completes; interrupting it destroys the socket
+ * in progress and waits until its descriptor is closed.
+ */
+const handshakes = (
+  endpoints: ReadonlyArray<Endpoint>,
+  given: net.Socket | undefined,
+  timeout: number,
+  target: string,
+  attempts: Array<ConnectAttempt>
+): Effect.Effect<Connected, ConnectError> =>
+  Effect.async<Connected, ConnectError>((resume) => {
+    let current: net.Socket | undefined
+    let attemptTimer: ReturnType<typeof setTimeout> | undefined
+    let settled = false
+    let open = 0
+    let outcome: Effect.Effect<Connected, ConnectError> | undefined
+    const onSocketClosed = () => {
+      open--
+      if (outcome !== undefined && open === 0) resume(outcome)
+    }
+    /** Completes once every abandoned socket has closed. */
+    const settle = (result: Effect.Effect<Connected, ConnectError>) => {
+      settled = true
+      clearTimeout(deadline)
+      clearTimeout(attemptTimer)
+      outcome = result
+      if (open === 0) resume(result)
+    }
+    const abandon = (socket: net.Socket) => {
+      socket.removeAllListeners("connect")
+      socket.destroy()
+    }
+    const fail = (reason: ConnectErrorReason, cause: unknown) =>
+      settle(Effect.fail(new ConnectError({ reason, target, attempts: [...attempts], cause })))
+    const attemptFailed = (index: number, socket: net.Socket, cause: unknown) => {
+      if (settled || socket !== current) return
+      clearTimeout(attemptTimer)
+      attempts.push({ address: endpoints[index].remote, reason: reasonOf(cause), cause })
+      abandon(socket)
+      current = undefined
+      if (index + 1 < endpoints.length) return tryEndpoint(index + 1)
+      const last = attempts[attempts.length - 1]
+      fail(last.reason, last.cause)
+    }
+    const tryEndpoint = (index: number): void => {
+      const socket = index === 0 && given !== undefined ? given : new net.Socket({ allowHalfOpen: true })
+      socket.allowHalfOpen = true
+      socket.on("error", noop)
+      socket.once("close", onSocketClosed)
+      open++
+      current = socket
+      socket.once("error", (error) => attemptFailed(index, socket, error))
+      socket.once("connect", () => {
+        if (settled || socket !== current) return
+        socket.removeAllListeners("error")
+        socket.on("error", noop)
+        socket.off("close", onSocketClosed)
+        open--
+        current = undefined
+        settle(Effect.succeed({ socket, remote: endpoints[index].remote }))
+      })
+      if (index + 1 < endpoints.length) {
+        attemptTimer = setTimeout(
+          () => attemptFailed(index, socket, Object.assign(new Error("connect attempt timed out"), { code: "ETIMEDOUT" })),
+          attemptDelay
+        )
+      }
+      try {
+        socket.connect(endpoints[index].options)
+      } catch (error) {
+        attemptFailed(index, socket, error)
+      }
+    }
+    const deadline = setTimeout(() => {
+      if (settled) return
+      if (current !== undefined) abandon(current)
+      current = undefined
+      fail("Timeout", `no connection within ${timeout} ms`)
+    }, Math.min(timeout, 2 ** 31 - 1))
+    tryEndpoint(0)
+    return Effect.suspend(() => {
+      settled = true
+      clearTimeout(deadline)
+      clearTimeout(attemptTimer)
+      const socket = current
+      current = undefined
+      return socket === undefined ? Effect.void : closeSocket(socket)
+    })
+  })
+
+const resolve = (
+  cfg: ConnectConfig,
+  target: string
+): Effect.Effect<ReadonlyArray<Resolver.ResolvedAddress>, ConnectError> => {
+  const inet = cfg.plan
+  if (inet._tag !== "Inet") return Effect.succeed([])
+  return Effect.serviceOption(Resolver.Resolver).pipe(
+    Effect.flatMap((service) => Option.getOrElse(service, () => Resolver.system).lookup(inet.host, cfg.family)),
+    Effect.timeoutFail({
+      duration: cfg.resolveTimeout,
+      onTimeout: () =>
+        new Resolver.ResolveError({ host: inet.host, reason: "Unknown", cause: new Error("name resolution timed out") })
+    }),
+    Effect.flatMap((addresses) =>
+      addresses.length === 0
+        ? Effect.fail(new Resolver.ResolveError({ host: inet.host, reason: "HostNotFound", cause: "no addresses" }))
+        : Effect.succeed(Resolver.interleaveFamilies(addresses))
+    ),
+    Effect.catchTag("ResolveError", (error) =>
+      Effect.fail(
+        new ConnectError({
+          reason: error.cause instanceof Error && error.cause.message === "name resolution timed out"
+            ? "Timeout"
+            : error.reason,
+          target,
+          attempts: [],
+          cause: error.cause
+        })
+      ))
+  )
+}
+
+const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): Effect.Effect<void> =>
+  Effect.isEffect(interrupt)
+    ? Effect.asVoid(Effect.exit(interrupt))
+    : Effect.async<void>((resume) => {
+      if (interrupt.aborted) return resume(Effect.void)
+      const onAbort = () => resume(Effect.void)
+      interrupt.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
+    })
+
+const inetEndpoints = (
+  plan: Extract<Plan, { _tag: "Inet" }>,
+  addresses: ReadonlyArray<Resolver.ResolvedAddress>
+): ReadonlyArray<Endpoint> =>
+  addresses.map(({ address, family }) => {
+    const localAddress = plan.localAddress ?? (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
+    return {
+      options: {
+        host: address,
+        port: plan.port,
+        family,
+        ...(localAddress !== undefined ? { localAddress } : {}),
+        ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {})
+      },
+      remote: Address.inet(address, plan.port)
+    }
+  })
+
+/** Connects and returns the socket, owned by the current scope (registered before it is returned). */
+const connectRaw = (
+  where: WhereToConnect.Target,
+  cfg: ConnectConfig,
+  opts: Tcp.ConnectOptions | undefined
+): Effect.Effect<Connected, ConnectError, Scope.Scope> =>
+  Effect.flatMap(Effect.scope, (scope) => {
+    const target = WhereToConnect.describe(where)
+    const attempts: Array<ConnectAttempt> = []
+    const plan = cfg.plan
+    const owned = (endpoints: ReadonlyArray<Endpoint>) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          restore(handshakes(endpoints, opts?.socket, cfg.timeout, target, attempts)),
+          (connected) => Effect.as(Scope.addFinalizer(scope, closeSocket(connected.socket)), connected)
+        )
+      )
+    // Resolution has its own bound (resolveTimeout); `timeout` covers the handshakes only.
+    const connecting = plan._tag === "Unix"
+      ? owned([{ options: { path: plan.path }, remote: Address.unix(plan.path) }])
+      : plan.literal
+      ? owned(inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }]))
+      : Effect.flatMap(resolve(cfg, target), (addresses) => owned(inetEndpoints(plan, addresses)))
+    const interrupt = opts?.interrupt
+    const raced = interrupt === undefined ? connecting : Effect.raceFirst(
+      connecting,
+      Effect.zipRight(
+        abandonWhen(interrupt),
+        Effect.suspend(() =>
+          Effect.fail(
+            new ConnectError({ reason: "Interrupted", target, attempts: [...attempts], cause: "the interrupt option fired" })
+          )
+        )
+      )
+    )
+    return Effect.tapError(raced, (error) =>
+      Effect.zipRight(
+        Effect.sync(() => metrics.connectFailed(error.reason)),
+        Effect.forEach(attempts, (attempt) =>
+          spanEvent("effect-tcp.connect.attempt-failed", {
+            "effect-tcp.address": Address.format(attempt.address),
+            "effect-tcp.reason": attempt.reason
+          }), { discard: true })
+      ))
+  })
+
+/** Records an event on the current span, if there is one. */
+const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
+  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+    Effect.clockWith((clock) =>
+      Effect.sync(() => {
+        if (Option.isSome(span)) span.value.event(name, clock.unsafeCurrentTimeNanos(), attributes)
+      })
+    ))
+
+const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
+  Effect.suspend(() => {
+    const result = options.guard(check)
+    return result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error)
+  })
+
+const configure = (socket: net.Socket, cfg: ConnectConfig): void => {
+  if (cfg.plan._tag === "Inet") socket.setNoDelay(cfg.noDelay)
+  if (cfg.keepAlive.enabled) socket.setKeepAlive(true, cfg.keepAlive.initialDelay)
+}
+
+const open = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  cfg: ConnectConfig,
+  opts: Tcp.ConnectOptions | undefined
+): Effect.Effect<Connection.TcpSocket<A>, ConnectError, Scope.Scope> =>
+  Effect.flatMap(connectRaw(where, cfg, opts), ({ remote, socket }) => {
+    configure(socket, cfg)
+    const tcpSocket = remote._tag === "Unix"
+      ? makeTcpSocket(socket, Address.unix("") as A, remote as A)
+      : makeTcpSocket(socket, inetAddresses(socket, remote).local as A, inetAddresses(socket, remote).remote as A)
+    return Effect.as(
+      Effect.annotateCurrentSpan({
+        "effect-tcp.remote": Address.format(tcpSocket.remoteAddress),
+        "effect-tcp.local": Address.format(tcpSocket.localAddress)
+      }),
+      tcpSocket
+    )
+  })
+
+/** The span around a connect: its target, then the addresses it reached, or its error. */
+const traced = <X, E, R>(where: WhereToConnect.Target, effect: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
+  Effect.withSpan(effect, "effect-tcp.connect", {
+    kind: "client",
+    captureStackTrace: false,
+    attributes: { "effect-tcp.target": WhereToConnect.describe(where) }
+  })
+
+/** @internal */
+export const connectSock = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  opts?: Tcp.ConnectOptions
+): Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> =>
+  traced(where, Effect.flatMap(validate(() => config(where, opts)), (cfg) => open(where, cfg, opts)))
+
+/** @internal */
+export const connect = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  opts?: Tcp.ConnectOptions
+): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
+  Effect.flatMap(
+    traced(
+      where,
+      validate(() => ({ cfg: config(where, opts), reader: options.readerConfig(opts), writer: options.writerConfig(opts) }))
+        .pipe(Effect.flatMap(({ cfg, reader, writer }) =>
+          Effect.map(open(where, cfg, opts), (socket) => ({ socket, reader, writer }))
+        ))
+    ),
+    ({ reader, socket, writer }) => attach(socket, reader, writer, "client")
+  )
+
+/** @internal */
+export const withConnection = <A extends Address.Address, X, E, R>(
+  where: WhereToConnect.WhereToConnect<A>,
+  f: (connection: Connection.Connection<A>) => Effect.Effect<X, E, R>,
+  opts?: Tcp.ConnectOptions
+): Effect.Effect<X, E | ConnectError | InvalidArgument, Exclude<R, Scope.Scope>> =>
+  Effect.scoped(Effect.flatMap(connect(where, opts), f))

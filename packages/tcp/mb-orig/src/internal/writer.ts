@@ -1,0 +1,217 @@
+/**
+ * The writer behind every connection.
+ *
+ * Writes go straight into the socket, corked for the rest of the current tick so that all the
+ * writes of one turn leave in one `writev` syscall. Node keeps the bytes the kernel has not
+ * taken yet (`writableLength`); a write suspends while more than `bufferSize` bytes wait there.
+ * Waiting uses an empty write with a callback: Node completes writes in order, so its callback
+ * says that every byte written before it has been handed to the OS.
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Sink from "effect/Sink"
+import type * as net from "node:net"
+import { WriteError } from "../TcpError.js"
+import type * as Writer from "../Writer.js"
+import { TypeId } from "../Writer.js"
+import * as metrics from "./metrics.js"
+
+const EMPTY = Buffer.alloc(0)
+const writerClosed = new WriteError({ reason: "Closed" })
+
+/** Options of the writer that have been validated already. */
+export interface WriterConfig {
+  readonly bufferSize: number
+  /** Milliseconds, or `undefined` for "unlimited". */
+  readonly bufferAgeLimit: number | undefined
+  readonly closeTimeout: number
+}
+
+/** Maps a Node write error to a `WriteError`. */
+export const writeErrorFromNode = (error: unknown): WriteError => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED" || code === "ECONNABORTED"
+    ? new WriteError({ reason: "ConsumerLeft", cause: error })
+    : code === "ERR_STREAM_WRITE_AFTER_END"
+    ? new WriteError({ reason: "Closed", cause: error })
+    : new WriteError({ reason: "Unknown", cause: error })
+}
+
+/** @internal */
+export class WriterImpl implements Writer.Writer {
+  readonly [TypeId]: TypeId = TypeId
+
+  private corked = false
+  private failure: WriteError | undefined = undefined
+  /** Set once `close` started: no write is accepted after it. */
+  private ending = false
+  private closeDone = false
+  private closeWaiters: Array<(effect: Effect.Effect<void>) => void> = []
+  private ageTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private readonly left = Deferred.unsafeMake<void>(FiberId.none)
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly config: WriterConfig,
+    /** Tears the connection down (buffer age limit exceeded). */
+    private readonly abort: () => void
+  ) {}
+
+  // ---------------------------------------------------------------------------------------------
+  // Events from the socket
+
+  /** The connection failed; later writes and flushes fail with `error`. */
+  fail(error: WriteError): void {
+    if (this.failure === undefined) this.failure = error
+    if (error.reason === "ConsumerLeft") Deferred.unsafeDone(this.left, Exit.void)
+    this.clearAgeTimer()
+    this.finishClose()
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Batching
+
+  private readonly uncorkAtEndOfTick = (): void => {
+    if (this.corked) this.uncork()
+  }
+
+  private uncork(): void {
+    this.corked = false
+    this.socket.uncork()
+    if (this.socket.writableLength > 0) this.watchAge()
+  }
+
+  /** Waits until every byte written so far has been handed to the OS. */
+  private readonly drained: Effect.Effect<void, WriteError> = Effect.async<void, WriteError>((resume) => {
+    if (this.corked) this.uncork()
+    this.socket.write(EMPTY, (error) => {
+      resume(error ? Exit.fail(this.failure ?? writeErrorFromNode(error)) : Exit.void)
+    })
+  })
+
+  // ---------------------------------------------------------------------------------------------
+  // Buffer age limit: bytes that the OS has not taken for longer than the limit tear the
+  // connection down. Watched only while bytes wait in Node's buffer (the kernel's is full).
+
+  private watchAge(): void {
+    const limit = this.config.bufferAgeLimit
+    if (limit === undefined || this.ageTimer !== undefined || this.failure !== undefined) return
+    const timer = setTimeout(this.ageExceeded, limit)
+    timer.unref()
+    this.ageTimer = timer
+    this.socket.write(EMPTY, () => {
+      if (this.ageTimer !== timer) return
+      this.clearAgeTimer()
+      if (this.socket.writableLength > 0) this.watchAge()
+    })
+  }
+
+  private readonly ageExceeded = (): void => {
+    this.ageTimer = undefined
+    if (this.socket.writableLength === 0) return
+    metrics.bufferAgeLimitTripped()
+    this.fail(new WriteError({ reason: "BufferAgeLimitExceeded" }))
+    this.abort()
+  }
+
+  private clearAgeTimer(): void {
+    if (this.ageTimer !== undefined) {
+      clearTimeout(this.ageTimer)
+      this.ageTimer = undefined
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The public operations
+
+  /** Hands `data` to the socket if the writer can take it now; `undefined` when it must wait. */
+  private tryWrite(data: Uint8Array | string): Exit.Exit<void, WriteError> | undefined {
+    if (this.failure !== undefined) return Exit.fail(this.failure)
+    if (this.ending) return Exit.fail(writerClosed)
+    if (this.socket.writableLength > this.config.bufferSize) return undefined
+    if (!this.corked) {
+      this.corked = true
+      this.socket.cork()
+      process.nextTick(this.uncorkAtEndOfTick)
+    }
+    this.socket.write(data)
+    return Exit.void
+  }
+
+  write(data: Uint8Array | string): Effect.Effect<void, WriteError> {
+    return Effect.suspend(() => this.tryWrite(data) ?? this.writeAfterSpace(data))
+  }
+
+  private writeAfterSpace(data: Uint8Array | string): Effect.Effect<void, WriteError> {
+    const retry: Effect.Effect<void, WriteError> = Effect.flatMap(
+      this.drained,
+      () => this.tryWrite(data) ?? retry
+    )
+    return retry
+  }
+
+  writeLine(line: string): Effect.Effect<void, WriteError> {
+    return this.write(line + "\n")
+  }
+
+  readonly flushed: Effect.Effect<void, WriteError> = Effect.suspend(() => {
+    if (this.failure !== undefined) return Exit.fail(this.failure)
+    if (this.ending) return this.close
+    if (this.corked) this.uncork()
+    return this.socket.writableLength === 0 ? Exit.void : this.drained
+  })
+
+  private finishClose(): void {
+    if (this.closeDone) return
+    if (!this.ending && this.failure === undefined) return
+    this.closeDone = true
+    const waiters = this.closeWaiters
+    this.closeWaiters = []
+    for (const waiter of waiters) waiter(Effect.void)
+  }
+
+  /** Starts closing: flush (bounded by closeTimeout; the socket is destroyed on expiry), then FIN. */
+  private startClose(): void {
+    this.ending = true
+    if (this.failure !== undefined || this.socket.destroyed) return this.finishClose()
+    if (this.corked) this.uncork()
+    if (this.socket.writableLength === 0) return this.sendFin()
+    const timer = setTimeout(() => {
+      this.abort()
+      this.finishClose()
+    }, this.config.closeTimeout)
+    timer.unref()
+    this.socket.write(EMPTY, () => {
+      clearTimeout(timer)
+      this.sendFin()
+    })
+  }
+
+  private sendFin(): void {
+    if (!this.socket.destroyed) this.socket.end()
+    this.finishClose()
+  }
+
+  readonly close: Effect.Effect<void> = Effect.async<void>((resume) => {
+    if (this.closeDone) return resume(Effect.void)
+    this.closeWaiters.push(resume)
+    if (!this.ending) this.startClose()
+    else this.finishClose()
+  })
+
+  readonly consumerLeft: Effect.Effect<void> = Deferred.await(this.left)
+
+  readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError> = Sink.forEach((data: Uint8Array | string) =>
+    this.write(data)
+  )
+
+  readonly bytesWritten: Effect.Effect<number> = Effect.sync(() => this.socket.bytesWritten)
+
+  readonly bytesToWrite: Effect.Effect<number> = Effect.sync(() => this.socket.writableLength)
+
+  readonly isClosed: Effect.Effect<boolean> = Effect.sync(() => this.ending || this.failure !== undefined)
+}
