@@ -77,6 +77,77 @@ const readErrorFromNode = (error: unknown): ReadError => {
     : new ReadError({ reason: "Unknown", cause: error })
 }
 
+/** Where an attached socket keeps its connection, for the shared event listeners below. */
+const attachedKey: unique symbol = Symbol("effect-tcp/attached")
+
+/** A connection as `attach` builds it, with what its socket's listeners need. */
+export class Attached<A extends Address.Address> implements Connection.Connection<A> {
+  /** `socket.bytesWritten` when attached (bytes written by someone else before are not counted). */
+  readonly bytesWrittenAtStart: number
+  constructor(
+    readonly socket: Connection.TcpSocket<A>,
+    readonly reader: ReaderImpl,
+    readonly writer: WriterImpl,
+    readonly counters: metrics.SideCounters
+  ) {
+    this.bytesWrittenAtStart = socket.raw.bytesWritten
+  }
+}
+
+type AttachedSocket = net.Socket & { [attachedKey]: Attached<Address.Address> }
+
+// The socket's listeners: shared functions (`this` is the socket), no closures per connection.
+function onData(this: AttachedSocket, chunk: Buffer): void {
+  this[attachedKey].reader.push(chunk)
+}
+function onEnd(this: AttachedSocket): void {
+  this[attachedKey].reader.end()
+}
+function onError(this: AttachedSocket, error: Error): void {
+  const attached = this[attachedKey]
+  attached.reader.fail(readErrorFromNode(error))
+  attached.writer.fail(writeErrorFromNode(error))
+}
+function onClose(this: AttachedSocket): void {
+  const attached = this[attachedKey]
+  attached.reader.fail(readerClosed)
+  attached.writer.fail(writerClosed)
+  attached.counters.closed(attached.reader.received, this.bytesWritten - attached.bytesWrittenAtStart)
+}
+
+/**
+ * `attach`, synchronously, without registering the release: the caller must run `release`
+ * when done with the connection (before the socket's own release).
+ */
+export const attachNow = <A extends Address.Address>(
+  tcpSocket: Connection.TcpSocket<A>,
+  readerConfig: ReaderConfig,
+  writerConfig: WriterConfig,
+  side: metrics.Side
+): Attached<A> => {
+  const socket = tcpSocket.raw as AttachedSocket
+  // The socket is the reader's source (its `pause` and `resume`) and the writer's abort.
+  const attached = new Attached(
+    tcpSocket,
+    new ReaderImpl(socket, readerConfig),
+    new WriterImpl(socket, writerConfig),
+    metrics.forSide(side)
+  )
+  socket[attachedKey] = attached as Attached<Address.Address>
+  socket.on("data", onData)
+  socket.on("end", onEnd)
+  socket.on("error", onError)
+  attached.counters.opened()
+  if (socket.closed) onClose.call(socket)
+  else socket.once("close", onClose)
+  socket.resume()
+  return attached
+}
+
+/** Closes an attached connection's writer (flushing), then its reader. */
+export const release = (attached: Attached<Address.Address>): Effect.Effect<void> =>
+  Effect.map(attached.writer.close, () => attached.reader.close())
+
 /**
  * Gives a connected socket its reader and writer. The socket must already be owned by the
  * current scope (its finalizer closes it); this adds the finalizer that closes the writer
@@ -88,31 +159,7 @@ export const attach = <A extends Address.Address>(
   writerConfig: WriterConfig,
   side: metrics.Side
 ): Effect.Effect<Connection.Connection<A>, never, Scope.Scope> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const socket = tcpSocket.raw
-    const reader = new ReaderImpl({
-      pause: () => socket.pause(),
-      resume: () => socket.resume()
-    }, readerConfig)
-    const writer = new WriterImpl(socket, writerConfig, () => socket.destroy())
-    const counters = metrics.forSide(side)
-
-    socket.on("data", (chunk: Buffer) => reader.push(chunk))
-    socket.on("end", () => reader.end())
-    socket.on("error", (error) => {
-      reader.fail(readErrorFromNode(error))
-      writer.fail(writeErrorFromNode(error))
-    })
-    const bytesWrittenAtStart = socket.bytesWritten
-    const onClose = () => {
-      reader.fail(readerClosed)
-      writer.fail(writerClosed)
-      counters.closed(reader.received, socket.bytesWritten - bytesWrittenAtStart)
-    }
-    counters.opened()
-    if (socket.closed) onClose()
-    else socket.once("close", onClose)
-    yield* Effect.addFinalizer(() => Effect.zipRight(writer.close, Effect.sync(() => reader.close())))
-    socket.resume()
-    return { socket: tcpSocket, reader, writer }
+  Effect.uninterruptible(Effect.suspend(() => {
+    const attached = attachNow(tcpSocket, readerConfig, writerConfig, side)
+    return Effect.as(Effect.addFinalizer(() => release(attached as Attached<Address.Address>)), attached)
   }))

@@ -9,6 +9,8 @@
  *
  * @internal
  */
+import type * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -30,7 +32,8 @@ const readerInUse = new ReadError({ reason: "ReaderInUse" })
 const readerClosed = new ReadError({ reason: "Closed" })
 const noneExit = Exit.succeed(Option.none())
 const eofResult: Reader.ReadUntilResult = { _tag: "Eof" }
-const streamEnd = Exit.fail(Option.none())
+const emptyChunk: Chunk.Chunk<never> = Chunk.empty()
+const emptyChunkExit = Exit.succeed(emptyChunk)
 
 /** Node's Buffer has a direct UTF-8 decoder that skips `toString`'s argument handling. */
 interface Utf8Sliceable {
@@ -70,7 +73,23 @@ export class ReaderImpl implements Reader.Reader {
   private closed = false
   private paused = false
   private busy = false
-  private waiter: ((effect: Effect.Effect<void>) => void) | undefined = undefined
+  /** The suspended read's resume callback, and the effect it resumes with (its next attempt). */
+  private waiter: ((effect: Effect.Effect<any, ReadError>) => void) | undefined = undefined
+  private retry: Effect.Effect<any, ReadError> | undefined = undefined
+  /** Counts arrivals (chunks, end, failure, close): tells a waiting read whether to look again. */
+  private arrivals = 0
+  /** `arrivals` when the current read last attempted. */
+  private attempted = 0
+  // Effects and streams of the public interface, built on first use (most connections use few).
+  private cachedReadByte: Effect.Effect<Option.Option<number>, ReadError> | undefined = undefined
+  private cachedReadChar: Effect.Effect<Option.Option<string>, ReadError> | undefined = undefined
+  private cachedReadLine: Effect.Effect<Option.Option<string>, ReadError> | undefined = undefined
+  private cachedReadAll: Effect.Effect<Uint8Array, ReadError> | undefined = undefined
+  private cachedStream: Stream.Stream<Uint8Array, ReadError> | undefined = undefined
+  private cachedLines: Stream.Stream<string, ReadError> | undefined = undefined
+  private cachedBytesRead: Effect.Effect<number> | undefined = undefined
+  private cachedBytesBuffered: Effect.Effect<number> | undefined = undefined
+  private cachedIsAtEof: Effect.Effect<boolean> | undefined = undefined
   /** Bytes received from the socket so far. */
   received = 0
 
@@ -85,6 +104,7 @@ export class ReaderImpl implements Reader.Reader {
     this.chunks.push(asBuffer(chunk))
     this.buffered += chunk.byteLength
     this.received += chunk.byteLength
+    this.arrivals++
     if (this.waiter !== undefined) {
       this.wake()
     } else if (this.buffered >= this.config.bufferSize && !this.paused) {
@@ -96,6 +116,7 @@ export class ReaderImpl implements Reader.Reader {
   /** The peer sent FIN: reads return what is buffered, then end of stream. */
   end(): void {
     this.eof = true
+    this.arrivals++
     this.wake()
   }
 
@@ -103,6 +124,7 @@ export class ReaderImpl implements Reader.Reader {
   fail(error: ReadError): void {
     if (this.failure === undefined && !this.eof) this.failure = error
     this.eof = true
+    this.arrivals++
     this.wake()
   }
 
@@ -113,6 +135,7 @@ export class ReaderImpl implements Reader.Reader {
     this.head = 0
     this.offset = 0
     this.buffered = 0
+    this.arrivals++
     this.wake()
   }
 
@@ -120,42 +143,79 @@ export class ReaderImpl implements Reader.Reader {
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
-      waiter(Effect.void)
+      waiter(this.retry!)
     }
   }
-
-  /** Suspends until a chunk, the end of stream, an error or close arrives. */
-  private readonly waitForInput: Effect.Effect<void> = Effect.async<void>((resume) => {
-    this.waiter = resume
-    if (this.paused) {
-      // A read that needs more than the buffer holds may read past `bufferSize`; it is bounded by
-      // the read itself (maxLineLength, n, maxLength).
-      this.paused = false
-      this.source.resume()
-    }
-    return Effect.sync(() => {
-      this.waiter = undefined
-    })
-  })
 
   /**
    * Runs a synchronous attempt; when the buffer cannot answer yet, waits for input and tries
    * again, holding the reader busy so that a concurrent read fails instead of interleaving.
+   *
+   * The retry runs in the reading fiber (the waiter resumes it with the attempt, not with its
+   * result), so a read interrupted while waiting consumes nothing: an interrupted fiber never
+   * runs the effect it is resumed with. No fiber, promise or frame is added when the buffer
+   * answers at once.
    */
   private run<A>(attempt: () => Attempt<A>): Effect.Effect<A, ReadError> {
+    return this.runWith(attempt, this.waitFor(attempt))
+  }
+
+  /** `run` with a wait built once by `waitFor(attempt)` (for the effects that are reused). */
+  private runWith<A>(attempt: () => Attempt<A>, wait: Effect.Effect<A, ReadError>): Effect.Effect<A, ReadError> {
     return Effect.suspend(() => {
       if (this.busy) return Exit.fail(readerInUse)
+      this.attempted = this.arrivals
       const first = attempt()
       if (first !== NeedMore) return first
       this.busy = true
-      const loop: Effect.Effect<A, ReadError> = Effect.flatMap(this.waitForInput, () => {
-        const next = attempt()
-        return next === NeedMore ? loop : next
-      })
-      return Effect.ensuring(loop, Effect.sync(() => {
-        this.busy = false
-      }))
+      return wait
     })
+  }
+
+  /**
+   * Suspends until input arrives, then attempts again (in the reading fiber) until the attempt
+   * answers; the reader is busy meanwhile. The waits add no frame to the fiber (they have no
+   * canceller of their own): one handler per read, in an uninterruptible region, frees the reader
+   * when the read is interrupted.
+   */
+  private waitFor<A>(attempt: () => Attempt<A>): Effect.Effect<A, ReadError> {
+    const retry: Effect.Effect<A, ReadError> = Effect.suspend(() => {
+      this.attempted = this.arrivals
+      let next: Attempt<A>
+      try {
+        next = attempt()
+      } catch (defect) {
+        this.busy = false
+        throw defect
+      }
+      if (next === NeedMore) return wait
+      this.busy = false
+      return next
+    })
+    const wait: Effect.Effect<A, ReadError> = Effect.async<A, ReadError>((resume) => {
+      if (this.arrivals !== this.attempted) {
+        // Input arrived between the attempt and this wait (the fiber yielded): look again.
+        resume(retry)
+        return
+      }
+      this.waiter = resume
+      this.retry = retry
+      if (this.paused) {
+        // A read that needs more than the buffer holds may read past `bufferSize`; it is bounded
+        // by the read itself (maxLineLength, n, maxLength).
+        this.paused = false
+        this.source.resume()
+      }
+    })
+    return Effect.uninterruptibleMask((restore) => Effect.catchAllCause(restore(wait), this.abandon))
+  }
+
+  /** A waiting read ended without an answer (interrupted): the reader is free again. */
+  private readonly abandon = (cause: Cause.Cause<ReadError>): Effect.Effect<never, ReadError> => {
+    this.waiter = undefined
+    this.retry = undefined
+    this.busy = false
+    return Effect.failCause(cause)
   }
 
   /** What a read answers when the buffer is exhausted and no more input will come. */
@@ -355,7 +415,8 @@ export class ReaderImpl implements Reader.Reader {
     })
   }
 
-  readonly readByte: Effect.Effect<Option.Option<number>, ReadError> = this.run(() => {
+  get readByte(): Effect.Effect<Option.Option<number>, ReadError> {
+    return this.cachedReadByte ??= this.run(() => {
     if (this.closed) return Exit.fail(readerClosed)
     if (this.buffered > 0) {
       const byte = this.chunks[this.head][this.offset]
@@ -364,9 +425,11 @@ export class ReaderImpl implements Reader.Reader {
     }
     if (!this.eof) return NeedMore
     return this.endExit() ?? noneExit
-  })
+    })
+  }
 
-  readonly readChar: Effect.Effect<Option.Option<string>, ReadError> = this.run(() => {
+  get readChar(): Effect.Effect<Option.Option<string>, ReadError> {
+    return this.cachedReadChar ??= this.run(() => {
     if (this.closed) return Exit.fail(readerClosed)
     if (this.buffered === 0) {
       if (!this.eof) return NeedMore
@@ -386,9 +449,12 @@ export class ReaderImpl implements Reader.Reader {
     if (complete < width && complete === this.buffered && !this.eof) return NeedMore
     // An invalid or truncated sequence decodes to U+FFFD and consumes only the bytes it spans.
     return Exit.succeed(Option.some(this.takeString(complete, 0)))
-  })
+    })
+  }
 
-  readonly readLine: Effect.Effect<Option.Option<string>, ReadError> = this.run(() => this.nextLine())
+  get readLine(): Effect.Effect<Option.Option<string>, ReadError> {
+    return this.cachedReadLine ??= this.run(() => this.nextLine())
+  }
 
   readUntil(
     delimiter: string | Uint8Array,
@@ -445,7 +511,8 @@ export class ReaderImpl implements Reader.Reader {
     })
   }
 
-  readonly readAll: Effect.Effect<Uint8Array, ReadError> = this.run(() => {
+  get readAll(): Effect.Effect<Uint8Array, ReadError> {
+    return this.cachedReadAll ??= this.run(() => {
     if (this.closed) return Exit.fail(readerClosed)
     if (!this.eof) {
       // Reading to the end may hold more than bufferSize: keep the socket flowing.
@@ -454,7 +521,8 @@ export class ReaderImpl implements Reader.Reader {
     const end = this.endExit()
     if (end !== undefined) return end
     return Exit.succeed(this.take(this.buffered))
-  })
+    })
+  }
 
   readChunks<X>(handle: (chunk: Uint8Array) => Reader.ChunkResult<X>): Effect.Effect<Reader.ChunksEnd<X>, ReadError> {
     // After `Consumed(n)` with bytes left over, the handler is not called again until more bytes
@@ -513,42 +581,61 @@ export class ReaderImpl implements Reader.Reader {
     this.offset = 0
   }
 
-  readonly stream: Stream.Stream<Uint8Array, ReadError> = Stream.repeatEffectChunkOption(
-    Effect.mapError(
-      this.run((): Attempt<Chunk.Chunk<Uint8Array>> => {
-        if (this.closed) return Exit.fail(readerClosed)
-        if (this.buffered > 0) {
-          const out: Array<Uint8Array> = []
-          for (let i = this.head; i < this.chunks.length; i++) {
-            const chunk = this.chunks[i]
-            out.push(i === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk)
-          }
-          this.skip(this.buffered)
-          return Exit.succeed(Chunk.unsafeFromArray(out))
+  /** Stream attempt: every buffered chunk (no copy), or an empty chunk at the end. */
+  private pullChunks(): Attempt<Chunk.Chunk<Uint8Array>> {
+    if (this.closed) return Exit.fail(readerClosed)
+    if (this.buffered > 0) {
+      let out: Array<Uint8Array>
+      if (this.head === this.chunks.length - 1) {
+        const chunk = this.chunks[this.head]
+        out = [this.offset > 0 ? chunk.subarray(this.offset) : chunk]
+      } else {
+        out = []
+        for (let i = this.head; i < this.chunks.length; i++) {
+          const chunk = this.chunks[i]
+          out.push(i === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk)
         }
-        if (!this.eof) return NeedMore
-        return this.endExit() ?? Exit.succeed(Chunk.empty())
-      }),
-      Option.some
-    ).pipe(Effect.flatMap((chunk) => Chunk.isEmpty(chunk) ? streamEnd : Exit.succeed(chunk)))
-  )
+      }
+      this.skip(this.buffered)
+      return Exit.succeed(Chunk.unsafeFromArray(out))
+    }
+    if (!this.eof) return NeedMore
+    return this.endExit() ?? emptyChunkExit
+  }
 
-  readonly lines: Stream.Stream<string, ReadError> = Stream.repeatEffectChunkOption(
-    Effect.mapError(
-      this.run((): Attempt<Chunk.Chunk<string>> => {
-        const out: Array<string> = []
-        for (;;) {
-          if (this.linesOfHeadChunk(out)) continue
-          const next = this.nextLine()
-          if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
-          if (Exit.isFailure(next)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : Exit.failCause(next.cause)
-          if (Option.isNone(next.value)) return Exit.succeed(Chunk.unsafeFromArray(out))
-          out.push(next.value.value)
-        }
-      }),
-      Option.some
-    ).pipe(Effect.flatMap((chunk) => Chunk.isEmpty(chunk) ? streamEnd : Exit.succeed(chunk)))
-  )
+  /** Lines attempt: every complete line buffered, or an empty chunk at the end. */
+  private pullLines(): Attempt<Chunk.Chunk<string>> {
+    const out: Array<string> = []
+    for (;;) {
+      if (this.linesOfHeadChunk(out)) continue
+      const next = this.nextLine()
+      if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
+      if (Exit.isFailure(next)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : Exit.failCause(next.cause)
+      if (Option.isNone(next.value)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : emptyChunkExit
+      out.push(next.value.value)
+    }
+  }
+
+  /**
+   * A stream pulling chunks with `pull` (an empty chunk ends it), as a plain channel loop: one
+   * effect and one write per chunk, no Option wrapping of errors and ends.
+   */
+  private streamOf<A>(pull: () => Attempt<Chunk.Chunk<A>>): Stream.Stream<A, ReadError> {
+    const read = this.runWith(pull, this.waitFor(pull))
+    const loop: Channel.Channel<Chunk.Chunk<A>, unknown, ReadError, unknown, void, unknown> = Channel.flatMap(
+      Channel.fromEffect(read),
+      (chunk) => Chunk.isEmpty(chunk) ? Channel.void : Channel.flatMap(Channel.write(chunk), () => loop)
+    )
+    return Stream.fromChannel(loop)
+  }
+
+  get stream(): Stream.Stream<Uint8Array, ReadError> {
+    return this.cachedStream ??= this.streamOf(() => this.pullChunks())
+  }
+
+  get lines(): Stream.Stream<string, ReadError> {
+    return this.cachedLines ??= this.streamOf(() => this.pullLines())
+  }
 
   /**
    * Appends every complete line that lies within the first chunk to `out`, decoding them with
@@ -572,9 +659,15 @@ export class ReaderImpl implements Reader.Reader {
     return true
   }
 
-  readonly bytesRead: Effect.Effect<number> = Effect.sync(() => this.received)
+  get bytesRead(): Effect.Effect<number> {
+    return this.cachedBytesRead ??= Effect.sync(() => this.received)
+  }
 
-  readonly bytesBuffered: Effect.Effect<number> = Effect.sync(() => this.buffered)
+  get bytesBuffered(): Effect.Effect<number> {
+    return this.cachedBytesBuffered ??= Effect.sync(() => this.buffered)
+  }
 
-  readonly isAtEof: Effect.Effect<boolean> = Effect.sync(() => this.eof && this.buffered === 0)
+  get isAtEof(): Effect.Effect<boolean> {
+    return this.cachedIsAtEof ??= Effect.sync(() => this.eof && this.buffered === 0)
+  }
 }

@@ -9,6 +9,7 @@
  *
  * @internal
  */
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -22,6 +23,12 @@ import * as metrics from "./metrics.js"
 
 const EMPTY = Buffer.alloc(0)
 const writerClosed = new WriteError({ reason: "Closed" })
+
+/** Uncorks at the end of the tick in which a writer corked (shared: no closure per writer). */
+const uncorkAtEndOfTick = (writer: WriterImpl): void => writer.uncorkIfCorked()
+
+/** The buffer age limit expired (shared: no closure per writer). */
+const ageExceeded = (writer: WriterImpl): void => writer.ageExceeded()
 
 /** Options of the writer that have been validated already. */
 export interface WriterConfig {
@@ -50,16 +57,32 @@ export class WriterImpl implements Writer.Writer {
   /** Set once `close` started: no write is accepted after it. */
   private ending = false
   private closeDone = false
-  private closeWaiters: Array<(effect: Effect.Effect<void>) => void> = []
+  private closeWaiters: Array<(effect: Effect.Effect<void>) => void> | undefined = undefined
   private ageTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  private readonly left = Deferred.unsafeMake<void>(FiberId.none)
+  /** The peer went away (EPIPE, ECONNRESET); `leftDeferred` exists once someone awaits it. */
+  private left = false
+  private leftDeferred: Deferred.Deferred<void> | undefined = undefined
+  // Effects and the sink of the public interface, built on first use (most connections use few).
+  private cachedDrained: Effect.Effect<void, WriteError> | undefined = undefined
+  private cachedFlushed: Effect.Effect<void, WriteError> | undefined = undefined
+  private cachedClose: Effect.Effect<void> | undefined = undefined
+  private cachedConsumerLeft: Effect.Effect<void> | undefined = undefined
+  private cachedSink: Sink.Sink<void, Uint8Array | string, never, WriteError> | undefined = undefined
+  private cachedBytesWritten: Effect.Effect<number> | undefined = undefined
+  private cachedBytesToWrite: Effect.Effect<number> | undefined = undefined
+  private cachedIsClosed: Effect.Effect<boolean> | undefined = undefined
 
   constructor(
     private readonly socket: net.Socket,
     private readonly config: WriterConfig,
-    /** Tears the connection down (buffer age limit exceeded). */
-    private readonly abort: () => void
+    /** Tears the connection down (buffer age limit exceeded); by default destroys the socket. */
+    private readonly abortConnection?: () => void
   ) {}
+
+  private abort(): void {
+    if (this.abortConnection !== undefined) this.abortConnection()
+    else this.socket.destroy()
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Events from the socket
@@ -67,7 +90,10 @@ export class WriterImpl implements Writer.Writer {
   /** The connection failed; later writes and flushes fail with `error`. */
   fail(error: WriteError): void {
     if (this.failure === undefined) this.failure = error
-    if (error.reason === "ConsumerLeft") Deferred.unsafeDone(this.left, Exit.void)
+    if (error.reason === "ConsumerLeft") {
+      this.left = true
+      if (this.leftDeferred !== undefined) Deferred.unsafeDone(this.leftDeferred, Exit.void)
+    }
     this.clearAgeTimer()
     this.finishClose()
   }
@@ -75,7 +101,8 @@ export class WriterImpl implements Writer.Writer {
   // ---------------------------------------------------------------------------------------------
   // Batching
 
-  private readonly uncorkAtEndOfTick = (): void => {
+  /** @internal */
+  uncorkIfCorked(): void {
     if (this.corked) this.uncork()
   }
 
@@ -86,12 +113,14 @@ export class WriterImpl implements Writer.Writer {
   }
 
   /** Waits until every byte written so far has been handed to the OS. */
-  private readonly drained: Effect.Effect<void, WriteError> = Effect.async<void, WriteError>((resume) => {
-    if (this.corked) this.uncork()
-    this.socket.write(EMPTY, (error) => {
-      resume(error ? Exit.fail(this.failure ?? writeErrorFromNode(error)) : Exit.void)
+  private get drained(): Effect.Effect<void, WriteError> {
+    return this.cachedDrained ??= Effect.async<void, WriteError>((resume) => {
+      if (this.corked) this.uncork()
+      this.socket.write(EMPTY, (error) => {
+        resume(error ? Exit.fail(this.failure ?? writeErrorFromNode(error)) : Exit.void)
+      })
     })
-  })
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Buffer age limit: bytes that the OS has not taken for longer than the limit tear the
@@ -100,7 +129,7 @@ export class WriterImpl implements Writer.Writer {
   private watchAge(): void {
     const limit = this.config.bufferAgeLimit
     if (limit === undefined || this.ageTimer !== undefined || this.failure !== undefined) return
-    const timer = setTimeout(this.ageExceeded, limit)
+    const timer = setTimeout(ageExceeded, limit, this)
     timer.unref()
     this.ageTimer = timer
     this.socket.write(EMPTY, () => {
@@ -110,7 +139,8 @@ export class WriterImpl implements Writer.Writer {
     })
   }
 
-  private readonly ageExceeded = (): void => {
+  /** @internal */
+  ageExceeded(): void {
     this.ageTimer = undefined
     if (this.socket.writableLength === 0) return
     metrics.bufferAgeLimitTripped()
@@ -136,7 +166,7 @@ export class WriterImpl implements Writer.Writer {
     if (!this.corked) {
       this.corked = true
       this.socket.cork()
-      process.nextTick(this.uncorkAtEndOfTick)
+      process.nextTick(uncorkAtEndOfTick, this)
     }
     this.socket.write(data)
     return Exit.void
@@ -158,20 +188,22 @@ export class WriterImpl implements Writer.Writer {
     return this.write(line + "\n")
   }
 
-  readonly flushed: Effect.Effect<void, WriteError> = Effect.suspend(() => {
-    if (this.failure !== undefined) return Exit.fail(this.failure)
-    if (this.ending) return this.close
-    if (this.corked) this.uncork()
-    return this.socket.writableLength === 0 ? Exit.void : this.drained
-  })
+  get flushed(): Effect.Effect<void, WriteError> {
+    return this.cachedFlushed ??= Effect.suspend(() => {
+      if (this.failure !== undefined) return Exit.fail(this.failure)
+      if (this.ending) return this.close
+      if (this.corked) this.uncork()
+      return this.socket.writableLength === 0 ? Exit.void : this.drained
+    })
+  }
 
   private finishClose(): void {
     if (this.closeDone) return
     if (!this.ending && this.failure === undefined) return
     this.closeDone = true
     const waiters = this.closeWaiters
-    this.closeWaiters = []
-    for (const waiter of waiters) waiter(Effect.void)
+    this.closeWaiters = undefined
+    if (waiters !== undefined) for (const waiter of waiters) waiter(Effect.void)
   }
 
   /** Starts closing: flush (bounded by closeTimeout; the socket is destroyed on expiry), then FIN. */
@@ -196,22 +228,54 @@ export class WriterImpl implements Writer.Writer {
     this.finishClose()
   }
 
-  readonly close: Effect.Effect<void> = Effect.async<void>((resume) => {
-    if (this.closeDone) return resume(Effect.void)
-    this.closeWaiters.push(resume)
-    if (!this.ending) this.startClose()
-    else this.finishClose()
-  })
+  get close(): Effect.Effect<void> {
+    return this.cachedClose ??= Effect.async<void>((resume) => {
+      if (this.closeDone) return resume(Effect.void)
+      ;(this.closeWaiters ??= []).push(resume)
+      if (!this.ending) this.startClose()
+      else this.finishClose()
+    })
+  }
 
-  readonly consumerLeft: Effect.Effect<void> = Deferred.await(this.left)
+  get consumerLeft(): Effect.Effect<void> {
+    return this.cachedConsumerLeft ??= Effect.suspend(() => {
+      if (this.leftDeferred === undefined) {
+        this.leftDeferred = Deferred.unsafeMake<void>(FiberId.none)
+        if (this.left) Deferred.unsafeDone(this.leftDeferred, Exit.void)
+      }
+      return Deferred.await(this.leftDeferred)
+    })
+  }
 
-  readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError> = Sink.forEach((data: Uint8Array | string) =>
-    this.write(data)
-  )
+  /**
+   * Writes the elements of `chunk` from index `from`, in order, all in the current tick's cork;
+   * suspends (as `write` does) only when the socket's buffer is over `bufferSize`.
+   */
+  private writeChunk(chunk: ReadonlyArray<Uint8Array | string>, from: number): Effect.Effect<void, WriteError> {
+    for (let i = from; i < chunk.length; i++) {
+      const done = this.tryWrite(chunk[i])
+      if (done === undefined) return Effect.flatMap(this.drained, () => this.writeChunk(chunk, i))
+      if (done._tag === "Failure") return done
+    }
+    return Exit.void
+  }
 
-  readonly bytesWritten: Effect.Effect<number> = Effect.sync(() => this.socket.bytesWritten)
+  /** A sink that writes each chunk of the stream at once (one cork, no effect per element). */
+  get sink(): Sink.Sink<void, Uint8Array | string, never, WriteError> {
+    return this.cachedSink ??= Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array | string>) =>
+      this.writeChunk(Chunk.toReadonlyArray(chunk), 0)
+    )
+  }
 
-  readonly bytesToWrite: Effect.Effect<number> = Effect.sync(() => this.socket.writableLength)
+  get bytesWritten(): Effect.Effect<number> {
+    return this.cachedBytesWritten ??= Effect.sync(() => this.socket.bytesWritten)
+  }
 
-  readonly isClosed: Effect.Effect<boolean> = Effect.sync(() => this.ending || this.failure !== undefined)
+  get bytesToWrite(): Effect.Effect<number> {
+    return this.cachedBytesToWrite ??= Effect.sync(() => this.socket.writableLength)
+  }
+
+  get isClosed(): Effect.Effect<boolean> {
+    return this.cachedIsClosed ??= Effect.sync(() => this.ending || this.failure !== undefined)
+  }
 }
