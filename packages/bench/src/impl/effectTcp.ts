@@ -1,6 +1,7 @@
 // effect-tcp, written the way its README tells users to: only the package's public exports,
 // Tcp.connect / Server.make with the reader's and writer's own operations.
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { BindToAddress, BindToPort, type Connection, Reader, Server, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
 import type { Address } from "effect-tcp"
@@ -32,14 +33,17 @@ type Conn = Connection.Connection<Address.Inet>
 
 type Handler = (conn: Conn) => Effect.Effect<void, unknown>
 
+// Request/response servers read what has arrived and write it back in a loop, as the README
+// recommends (a Stream pipeline costs a channel per connection; see the README).
 const echo: Handler = (conn) =>
-  conn.reader.stream.pipe(
-    Stream.map((bytes) => {
-      counters.bytesIn += bytes.length
-      return bytes
-    }),
-    Stream.run(conn.writer.sink)
-  )
+  Effect.gen(function*() {
+    for (;;) {
+      const bytes = yield* conn.reader.read()
+      if (Option.isNone(bytes)) return
+      counters.bytesIn += bytes.value.length
+      yield* conn.writer.write(bytes.value)
+    }
+  })
 
 const bulk: Handler = (conn) =>
   Effect.gen(function*() {

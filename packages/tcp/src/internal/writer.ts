@@ -64,6 +64,9 @@ export class WriterImpl implements Writer.Writer {
   private leftDeferred: Deferred.Deferred<void> | undefined = undefined
   // Effects and the sink of the public interface, built on first use (most connections use few).
   private cachedDrained: Effect.Effect<void, WriteError> | undefined = undefined
+  private cachedSpace: Effect.Effect<void, WriteError> | undefined = undefined
+  /** Writes waiting for Node's buffer to drain ('drain'), woken all at once. */
+  private spaceWaiters: Array<(exit: Exit.Exit<void, WriteError>) => void> | undefined = undefined
   private cachedFlushed: Effect.Effect<void, WriteError> | undefined = undefined
   private cachedClose: Effect.Effect<void> | undefined = undefined
   private cachedConsumerLeft: Effect.Effect<void> | undefined = undefined
@@ -95,6 +98,7 @@ export class WriterImpl implements Writer.Writer {
       if (this.leftDeferred !== undefined) Deferred.unsafeDone(this.leftDeferred, Exit.void)
     }
     this.clearAgeTimer()
+    this.wakeSpaceWaiters(Exit.fail(this.failure))
     this.finishClose()
   }
 
@@ -120,6 +124,38 @@ export class WriterImpl implements Writer.Writer {
         resume(error ? Exit.fail(this.failure ?? writeErrorFromNode(error)) : Exit.void)
       })
     })
+  }
+
+  /**
+   * Waits until a write may go ahead (at most `bufferSize` bytes waiting). Node emits 'drain'
+   * once its buffer is empty after a write that found it at or above the high-water mark, which
+   * is always the case here when `bufferSize` is not below that mark: so a waiting write costs an
+   * event, not an extra write request. Otherwise it falls back to `drained`.
+   */
+  private get space(): Effect.Effect<void, WriteError> {
+    return this.cachedSpace ??= Effect.async<void, WriteError>((resume) => {
+      if (this.corked) this.uncork()
+      if (this.failure !== undefined) return resume(Exit.fail(this.failure))
+      if (this.socket.writableLength <= this.config.bufferSize) return resume(Exit.void)
+      if (!this.socket.writableNeedDrain) return resume(this.drained)
+      if (this.spaceWaiters === undefined) {
+        this.spaceWaiters = []
+        this.socket.on("drain", () => this.wakeSpaceWaiters(Exit.void))
+      }
+      const waiters = this.spaceWaiters
+      waiters.push(resume)
+      return Effect.sync(() => {
+        const at = waiters.indexOf(resume)
+        if (at !== -1) waiters.splice(at, 1)
+      })
+    })
+  }
+
+  private wakeSpaceWaiters(exit: Exit.Exit<void, WriteError>): void {
+    const waiters = this.spaceWaiters
+    if (waiters === undefined || waiters.length === 0) return
+    this.spaceWaiters = []
+    for (const waiter of waiters) waiter(exit)
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -178,7 +214,7 @@ export class WriterImpl implements Writer.Writer {
 
   private writeAfterSpace(data: Uint8Array | string): Effect.Effect<void, WriteError> {
     const retry: Effect.Effect<void, WriteError> = Effect.flatMap(
-      this.drained,
+      this.space,
       () => this.tryWrite(data) ?? retry
     )
     return retry
@@ -254,7 +290,7 @@ export class WriterImpl implements Writer.Writer {
   private writeChunk(chunk: ReadonlyArray<Uint8Array | string>, from: number): Effect.Effect<void, WriteError> {
     for (let i = from; i < chunk.length; i++) {
       const done = this.tryWrite(chunk[i])
-      if (done === undefined) return Effect.flatMap(this.drained, () => this.writeChunk(chunk, i))
+      if (done === undefined) return Effect.flatMap(this.space, () => this.writeChunk(chunk, i))
       if (done._tag === "Failure") return done
     }
     return Exit.void
