@@ -12,44 +12,14 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import * as fs from "node:fs"
 import * as net from "node:net"
 import * as Address from "../src/Address.js"
 import { BindToAddress, BindToPort, type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
 import { isNormalEnd, listenReason } from "../src/internal/server.js"
 import { ReadError, WriteError } from "../src/TcpError.js"
+import { ask, echo, eventually, fds, localhost, target } from "./utils/server.js"
 
 // Real sockets only: 127.0.0.1 and ::1, ports chosen by the OS.
-
-const localhost = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
-const target = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
-const fds = () => fs.readdirSync("/proc/self/fd").length
-
-const echo = <A extends Address.Address>(conn: Connection.Connection<A>) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const line = yield* conn.reader.readLine
-      if (Option.isNone(line)) return
-      yield* conn.writer.writeLine(line.value)
-    }
-  })
-
-/** Polls `check` every 5 ms until it holds; dies after `timeoutMs`. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 5000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
-      yield* Effect.sleep(5)
-    }
-  })
-
-const ask = (port: number, line: string) =>
-  Tcp.withConnection(target(port), (conn) =>
-    Effect.gen(function*() {
-      yield* conn.writer.writeLine(line)
-      return yield* conn.reader.readLine
-    }))
 
 const refused = (port: number) =>
   Effect.map(Effect.flip(Tcp.withConnection(target(port), () => Effect.void)), (error) =>

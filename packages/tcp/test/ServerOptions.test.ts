@@ -10,41 +10,13 @@ import * as Ref from "effect/Ref"
 import * as fc from "fast-check"
 import type * as net from "node:net"
 import type * as Address from "../src/Address.js"
-import { BindToAddress, BindToPort, type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
+import { type Connection, Server, Tcp } from "../src/index.js"
 import * as metrics from "../src/internal/metrics.js"
 import { capMaxConnections, descriptorLimit } from "../src/internal/server.js"
 import { Admission, type Rejection } from "../src/internal/serverAdmission.js"
+import { ask, echo, eventually, localhost, target } from "./utils/server.js"
 
 // Every option of Server.make with its observable effect, on real sockets (127.0.0.1).
-
-const localhost = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
-const target = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
-
-const echo = <A extends Address.Address>(conn: Connection.Connection<A>) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const line = yield* conn.reader.readLine
-      if (Option.isNone(line)) return
-      yield* conn.writer.writeLine(line.value)
-    }
-  })
-
-/** Polls `check` every 5 ms until it holds; dies after `timeoutMs`. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 5000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
-      yield* Effect.sleep(5)
-    }
-  })
-
-const ask = (port: number, line: string) =>
-  Tcp.withConnection(target(port), (conn) =>
-    Effect.gen(function*() {
-      yield* conn.writer.writeLine(line)
-      return yield* conn.reader.readLine
-    }))
 
 /** Whether the server closed a connection without sending anything (EOF or reset). */
 const closedByServer = <A extends Address.Address>(conn: Connection.Connection<A>) =>

@@ -10,32 +10,10 @@ import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import type * as Address from "../src/Address.js"
-import { BindToAddress, BindToPort, type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
+import { type Connection, Server, Tcp, WhereToListen } from "../src/index.js"
+import { echo, eventually, fds, localhost, target } from "./utils/server.js"
 
 // No descriptor is left behind: counted in /proc/self/fd, exactly (no slack), around real sockets.
-
-const localhost = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
-const target = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
-const fds = () => fs.readdirSync("/proc/self/fd").length
-
-const echo = <A extends Address.Address>(conn: Connection.Connection<A>) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const line = yield* conn.reader.readLine
-      if (Option.isNone(line)) return
-      yield* conn.writer.writeLine(line.value)
-    }
-  })
-
-/** Polls `check` every 5 ms until it holds; dies after `timeoutMs`. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 5000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
-      yield* Effect.sleep(5)
-    }
-  })
 
 /** One round trip, then the client leaves: politely (FIN) or not (RST), as `i` says. */
 const visit = (port: number, i: number) =>

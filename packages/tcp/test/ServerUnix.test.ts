@@ -6,7 +6,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Address from "../src/Address.js"
-import { type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
+import { Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
+import { echo, eventually, fds } from "./utils/server.js"
 
 // Unix-domain socket servers, in a temporary directory of their own.
 
@@ -15,33 +16,12 @@ const tempDir = Effect.acquireRelease(
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
 
-const fds = () => fs.readdirSync("/proc/self/fd").length
-
-const echo = <A extends Address.Address>(conn: Connection.Connection<A>) =>
-  Effect.gen(function*() {
-    for (;;) {
-      const line = yield* conn.reader.readLine
-      if (Option.isNone(line)) return
-      yield* conn.writer.writeLine(line.value)
-    }
-  })
-
 const ask = (file: string, line: string) =>
   Tcp.withConnection(WhereToConnect.file(file), (conn) =>
     Effect.gen(function*() {
       yield* conn.writer.writeLine(line)
       return yield* conn.reader.readLine
     }))
-
-/** Polls `check` every 5 ms until it holds; dies after `timeoutMs`. */
-const eventually = <E, R>(check: Effect.Effect<boolean, E, R>, what: string, timeoutMs = 5000) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting for ${what}`))
-      yield* Effect.sleep(5)
-    }
-  })
 
 const isSocket = (file: string) => fs.lstatSync(file, { throwIfNoEntry: false })?.isSocket() === true
 
