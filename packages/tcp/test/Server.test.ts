@@ -608,8 +608,8 @@ describe("Server", () => {
             const span = yield* Effect.currentSpan
             yield* Deferred.succeed(seen, {
               name: span.name,
-              peer: span.attributes.get("net.peer"),
-              local: span.attributes.get("net.local")
+              peer: span.attributes.get("effect-tcp.remote"),
+              local: span.attributes.get("effect-tcp.local")
             })
           }).pipe(Effect.orDie)).pipe(Effect.withTracer(tracer))
         const client = yield* Effect.scoped(

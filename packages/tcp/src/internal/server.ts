@@ -360,7 +360,7 @@ const listen = (cfg: Config<unknown>, listeners: Listeners): Effect.Effect<net.S
   }).pipe(Effect.withSpan("effect-tcp.server.listen", {
     kind: "server",
     captureStackTrace: false,
-    attributes: { "net.listen": cfg.target }
+    attributes: { "effect-tcp.listen": cfg.target }
   }))
 
 // -------------------------------------------------------------------------------------------------
@@ -438,7 +438,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     },
     onError: (error) => {
       this.run(Effect.logWarning("effect-tcp: accept failed", error).pipe(
-        Effect.annotateLogs({ "net.listen": this.cfg.target })
+        Effect.annotateLogs({ "effect-tcp.listen": this.cfg.target })
       ))
     }
   }
@@ -519,7 +519,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     return {
       kind: "server",
       captureStackTrace: false,
-      attributes: { "net.peer": Address.format(item.remote), "net.local": Address.format(item.local) }
+      attributes: { "effect-tcp.remote": Address.format(item.remote), "effect-tcp.local": Address.format(item.local) }
     }
   }
 
@@ -559,7 +559,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
         return Effect.void
       case "Log":
         return Effect.logError("effect-tcp: connection handler failed", cause).pipe(
-          Effect.annotateLogs({ "net.peer": Address.format(remote), "net.listen": this.cfg.target })
+          Effect.annotateLogs({ "effect-tcp.remote": Address.format(remote), "effect-tcp.listen": this.cfg.target })
         )
       case "Raise":
         return Effect.sync(() => this.raise(cause))
