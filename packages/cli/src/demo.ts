@@ -16,7 +16,6 @@ import {
   Address,
   BindToAddress,
   BindToPort,
-  type Connection,
   Server,
   Tcp,
   WhereToConnect,
@@ -25,6 +24,7 @@ import {
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { echo } from "./exchange.js"
 import { formatBytes, formatRate } from "./progress.js"
 
 const start = performance.now()
@@ -32,17 +32,6 @@ const say = (section: string, line: string) =>
   Effect.sync(() => {
     const ms = String(Math.round(performance.now() - start)).padStart(5)
     process.stdout.write(`[${ms} ms] ${section.padEnd(8)} ${line}\n`)
-  })
-
-/** The server's handler: every byte back to the client, then half-close when it half-closes. */
-const echo = <A extends Address.Address>(connection: Connection.Connection<A>) =>
-  Effect.gen(function*() {
-    while (true) {
-      const chunk = yield* connection.reader.read()
-      if (Option.isNone(chunk)) break
-      yield* connection.writer.write(chunk.value)
-    }
-    yield* connection.writer.close
   })
 
 /** A client that sends lines and reads each one back. */

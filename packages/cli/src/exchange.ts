@@ -73,3 +73,21 @@ export const exchange = <A extends Address.Address>(
   )
   return Effect.raceFirst(download(connection, output), up)
 }
+
+/**
+ * Sends a client back everything it sends, then half-closes when it half-closes.
+ *
+ * @since 0.1.0
+ * @category handlers
+ */
+export const echo = <A extends Address.Address>(
+  connection: Connection.Connection<A>
+): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError> =>
+  Effect.gen(function*() {
+    while (true) {
+      const chunk = yield* connection.reader.read()
+      if (Option.isNone(chunk)) break
+      yield* connection.writer.write(chunk.value)
+    }
+    yield* connection.writer.close
+  })

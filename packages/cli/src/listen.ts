@@ -13,7 +13,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import { Address, type Connection, Server, type TcpError, type WhereToListen } from "effect-tcp"
-import { download, upload } from "./exchange.js"
+import { download, echo, upload } from "./exchange.js"
 import { describe, usage } from "./exit.js"
 import { fromReadable, fromWritable, type Input, type InputError, type Output, type OutputError } from "./stdio.js"
 import { unixOption, verboseOption, whereToListen } from "./target.js"
@@ -76,24 +76,6 @@ Examples:
   etcp listen                  # the OS chooses the port`
 
 type ExchangeError = InputError | OutputError | TcpError.ReadError | TcpError.WriteError
-
-/**
- * Sends a client back everything it sends, then half-closes when it half-closes.
- *
- * @since 0.1.0
- * @category handlers
- */
-export const echo = <A extends Address.Address>(
-  connection: Connection.Connection<A>
-): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError> =>
-  Effect.gen(function*() {
-    while (true) {
-      const chunk = yield* connection.reader.read()
-      if (Option.isNone(chunk)) break
-      yield* connection.writer.write(chunk.value)
-    }
-    yield* connection.writer.close
-  })
 
 /** One client: the socket to standard output while standard input (when this client holds it) goes to the socket. */
 const netcat = <A extends Address.Address>(

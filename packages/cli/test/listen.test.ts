@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { BindToAddress, BindToPort, Server, WhereToListen } from "effect-tcp"
 import * as path from "node:path"
-import { echo } from "../src/listen.js"
+import { echo } from "../src/exchange.js"
 import { etcpBackground, listeningPort, randomBytes, requirePeer, run, sha256, spawn, tempDir } from "./support.js"
 
 describe("etcp listen", () => {

@@ -12,7 +12,6 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
 import {
   BindToAddress,
   BindToPort,
@@ -24,6 +23,7 @@ import {
   WhereToListen
 } from "../src/index.js"
 import { freePort, rawServer, rawWrite, readToEnd } from "./utils/rawServer.js"
+import { recordingTracer } from "./utils/tracer.js"
 
 const local = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
 
@@ -60,52 +60,6 @@ const eventually = <A>(read: Effect.Effect<A>, check: (a: A) => boolean): Effect
     }
   })
 
-interface Recorded extends Tracer.Span {
-  readonly attributes: Map<string, unknown>
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }>
-  exit: Exit.Exit<unknown, unknown> | undefined
-}
-
-const recordingTracer = () => {
-  const spans: Array<Recorded> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span(name, parent, context, links, startTime, kind, options) {
-      const attributes = new Map<string, unknown>(Object.entries(options?.attributes ?? {}))
-      const events: Recorded["events"] = []
-      const span: Recorded = {
-        _tag: "Span",
-        name,
-        spanId: `span${++ids}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        events,
-        exit: undefined,
-        end(endTime, exit) {
-          ;(this as { status: Tracer.SpanStatus }).status = { _tag: "Ended", startTime, endTime, exit }
-          this.exit = exit
-        },
-        attribute(key, value) {
-          attributes.set(key, value)
-        },
-        event(name, _startTime, eventAttributes) {
-          events.push({ name, attributes: eventAttributes ?? {} })
-        },
-        addLinks() {}
-      }
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
 
 describe("Metrics", () => {
   it.live("client connections: opened, open, closed, bytes counted when the connection closes", () =>

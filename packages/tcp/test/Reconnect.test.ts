@@ -11,62 +11,12 @@ import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import type * as net from "node:net"
 import * as path from "node:path"
 import { Metrics, Reconnect, Resolver, WhereToConnect } from "../src/index.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
 import { freePort, rawServer, readToEnd, tempDir } from "./utils/rawServer.js"
-
-/** A span recorded by {@link recordingTracer}. */
-interface Recorded {
-  readonly name: string
-  readonly parent: Option.Option<Tracer.AnySpan>
-  readonly attributes: Map<string, unknown>
-  readonly events: Array<{ readonly name: string; readonly attributes: Record<string, unknown> }>
-  exit: Exit.Exit<unknown, unknown> | undefined
-}
-
-const recordingTracer = () => {
-  const spans: Array<Recorded & Tracer.Span> = []
-  let ids = 0
-  const tracer = Tracer.make({
-    span(name, parent, context, links, startTime, kind) {
-      const attributes = new Map<string, unknown>()
-      const events: Recorded["events"] = []
-      const span: Recorded & Tracer.Span = {
-        _tag: "Span",
-        name,
-        spanId: `span${++ids}`,
-        traceId: "trace",
-        parent,
-        context,
-        status: { _tag: "Started", startTime },
-        attributes,
-        links,
-        sampled: true,
-        kind,
-        events,
-        exit: undefined,
-        end(endTime, exit) {
-          ;(this as { status: Tracer.SpanStatus }).status = { _tag: "Ended", startTime, endTime, exit }
-          this.exit = exit
-        },
-        attribute(key, value) {
-          attributes.set(key, value)
-        },
-        event(name, _startTime, eventAttributes) {
-          events.push({ name, attributes: eventAttributes ?? {} })
-        },
-        addLinks() {}
-      }
-      spans.push(span)
-      return span
-    },
-    context: (f) => f()
-  })
-  return { tracer, spans }
-}
+import { recordingTracer } from "./utils/tracer.js"
 
 const retries = Metric.value(Metrics.connectRetries).pipe(Effect.map((s) => s.count))
 const reconnectsCount = Metric.value(Metrics.reconnects).pipe(Effect.map((s) => s.count))

@@ -362,18 +362,7 @@ export class ReaderImpl implements Reader.Reader {
         const end = lf > start && chunk[lf - 1] === CR ? lf - 1 : lf
         if (end - start > this.config.maxLineLength) return this.lineTooLong()
         const line = (chunk as unknown as Utf8Sliceable).utf8Slice(start, end)
-        this.buffered -= lf + 1 - start
-        if (lf + 1 < chunk.byteLength) {
-          this.offset = lf + 1
-        } else {
-          this.head++
-          this.offset = 0
-          this.compact()
-        }
-        if (this.paused && this.buffered < this.config.bufferSize) {
-          this.paused = false
-          this.source.resume()
-        }
+        this.skip(lf + 1 - start)
         return Exit.succeed(Option.some(line))
       }
     }
