@@ -45,7 +45,9 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
   const stamp = new Date().toISOString().replace(/[:.]/g, "-")
   for (let i = 0; i < args.length; i++) {
     const raw = args[i]!
-    const [flag, inline] = raw.includes("=") ? [raw.slice(0, raw.indexOf("=")), raw.slice(raw.indexOf("=") + 1)] : [raw, undefined]
+    const [flag, inline] = raw.includes("=")
+      ? [raw.slice(0, raw.indexOf("=")), raw.slice(raw.indexOf("=") + 1)]
+      : [raw, undefined]
     const value = () => {
       if (inline !== undefined) return inline
       const v = args[++i]

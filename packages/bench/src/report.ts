@@ -75,7 +75,9 @@ const cell = (s: Summary | undefined): string => {
 }
 
 const ratio = (a: Summary | undefined, b: Summary | undefined): string =>
-  a === undefined || b === undefined || a.n === 0 || b.n === 0 || b.median === 0 ? "–" : `${(a.median / b.median).toFixed(2)}×`
+  a === undefined || b === undefined || a.n === 0 || b.n === 0 || b.median === 0
+    ? "–"
+    : `${(a.median / b.median).toFixed(2)}×`
 
 const runsOf = (report: BenchReport, scenario: Scenario, pair: Pair) =>
   report.runs.filter((r) =>
@@ -117,7 +119,9 @@ export const mixedTable = (report: BenchReport): string => {
         scenario,
         label(d),
         ...pairs.map((p) =>
-          scenario === "backpressure" && p.client !== clientFor(scenario, p.client) ? "(raw client)" : cell(summarize(runsOf(report, scenario, p), d.get))
+          scenario === "backpressure" && p.client !== clientFor(scenario, p.client)
+            ? "(raw client)"
+            : cell(summarize(runsOf(report, scenario, p), d.get))
         )
       ])
     }
@@ -140,9 +144,11 @@ export const formatReport = (report: BenchReport): string => {
     `## effect-tcp benchmark${o.smoke ? " (smoke: tiny sizes, correctness only)" : ""}`,
     "",
     `${report.host.cpuModel} × ${report.host.cpus}, ${report.host.platform}, Node ${report.host.node}; ` +
-      `${o.reps} repetition(s), fresh processes per run, loopback; listen backlog ${o.backlog ?? "each library's default"}; ` +
-      `env ${JSON.stringify(o.env)}` +
-      (o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(" ")}` : ""),
+    `${o.reps} repetition(s), fresh processes per run, loopback; listen backlog ${
+      o.backlog ?? "each library's default"
+    }; ` +
+    `env ${JSON.stringify(o.env)}` +
+    (o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(" ")}` : ""),
     "",
     "Cells: median (min–max) over repetitions. Ratios are of medians (effect-tcp ÷ other); ↑/↓ says which way is better.",
     "CPU seconds are from /proc/<pid>/stat between \"ready\" and the end of the measured part (startup excluded);",

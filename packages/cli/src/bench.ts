@@ -41,7 +41,8 @@ export const benchArgs = (options: {
   ]
 }
 
-const description = `Run the effect-tcp benchmarks (the repository's packages/bench): the same TCP scenarios on raw node:net, @effect/platform-node sockets and effect-tcp, printed as one table with ratios. By default the quick table; --full runs the complete benchmark (minutes).
+const description =
+  `Run the effect-tcp benchmarks (the repository's packages/bench): the same TCP scenarios on raw node:net, @effect/platform-node sockets and effect-tcp, printed as one table with ratios. By default the quick table; --full runs the complete benchmark (minutes).
 
 Examples:
   etcp bench
@@ -73,7 +74,10 @@ export const command = Command.make(
     Effect.gen(function*() {
       if (!fs.existsSync(benchMain)) {
         return yield* Effect.fail(
-          new CliFailure({ message: `the benchmark is not here: ${benchMain} (etcp bench runs from the repository)`, code: ExitCode.Failure })
+          new CliFailure({
+            message: `the benchmark is not here: ${benchMain} (etcp bench runs from the repository)`,
+            code: ExitCode.Failure
+          })
         )
       }
       const args = benchArgs(config)

@@ -35,5 +35,11 @@ Examples:
  */
 export const command = Command.make("etcp").pipe(
   Command.withDescription(description),
-  Command.withSubcommands([Connect.command, Listen.command, Transfer.sendCommand, Transfer.receiveCommand, Bench.command])
+  Command.withSubcommands([
+    Connect.command,
+    Listen.command,
+    Transfer.sendCommand,
+    Transfer.receiveCommand,
+    Bench.command
+  ])
 )

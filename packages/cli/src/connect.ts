@@ -6,9 +6,9 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import { Address, Tcp } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { Address, Tcp } from "effect-tcp"
 import { exchange } from "./exchange.js"
 import { fromReadable, fromWritable } from "./stdio.js"
 import { timeoutMillis, unixOption, verboseOption, whereToConnect } from "./target.js"
@@ -51,7 +51,8 @@ const localAddressOption = Options.text("local-address").pipe(
   Options.optional
 )
 
-const description = `Connect to HOST PORT (or a Unix socket) and copy standard input to the socket and the socket to standard output.
+const description =
+  `Connect to HOST PORT (or a Unix socket) and copy standard input to the socket and the socket to standard output.
 
 When standard input ends, the sending side is half-closed (the peer sees end of stream and can still answer); etcp keeps printing what arrives until the peer closes the connection.
 

@@ -7,20 +7,12 @@
  *
  * @since 0.1.0
  */
+import { Address, BindToAddress, BindToPort, Server, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
-import {
-  Address,
-  BindToAddress,
-  BindToPort,
-  Server,
-  Tcp,
-  WhereToConnect,
-  WhereToListen
-} from "effect-tcp"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -46,7 +38,10 @@ const lineClient = <A extends Address.Address>(
       for (const line of lines) {
         yield* connection.writer.writeLine(line)
         const back = yield* connection.reader.readLine
-        yield* say(section, `sent ${JSON.stringify(line)}, got back ${JSON.stringify(Option.getOrElse(back, () => ""))}`)
+        yield* say(
+          section,
+          `sent ${JSON.stringify(line)}, got back ${JSON.stringify(Option.getOrElse(back, () => ""))}`
+        )
       }
     }))
 
@@ -129,7 +124,9 @@ const fullServer = Effect.gen(function*() {
 })
 
 const program = Effect.gen(function*() {
-  yield* Effect.sync(() => process.stdout.write("effect-tcp demo: servers with Server.make, clients with Tcp.withConnection\n"))
+  yield* Effect.sync(() =>
+    process.stdout.write("effect-tcp demo: servers with Server.make, clients with Tcp.withConnection\n")
+  )
   const dir = yield* Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "etcp-demo-"))),
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))

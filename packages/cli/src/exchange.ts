@@ -4,9 +4,9 @@
  *
  * @since 0.1.0
  */
+import type { Address, Connection, TcpError } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { Address, Connection, TcpError } from "effect-tcp"
 import type { Input, InputError, Output, OutputError } from "./stdio.js"
 
 /**
@@ -68,7 +68,10 @@ export const exchange = <A extends Address.Address>(
   output: Output
 ): Effect.Effect<void, InputError | OutputError | TcpError.ReadError | TcpError.WriteError> => {
   const up = upload(connection, input).pipe(
-    Effect.catchIf((e) => e._tag === "WriteError" && (e.reason === "ConsumerLeft" || e.reason === "Closed"), () => Effect.void),
+    Effect.catchIf(
+      (e) => e._tag === "WriteError" && (e.reason === "ConsumerLeft" || e.reason === "Closed"),
+      () => Effect.void
+    ),
     Effect.zipRight(Effect.never)
   )
   return Effect.raceFirst(download(connection, output), up)

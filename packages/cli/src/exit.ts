@@ -16,8 +16,8 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import type { TcpError } from "effect-tcp"
+import * as Data from "effect/Data"
 import { errorText } from "./stdio.js"
 
 /**

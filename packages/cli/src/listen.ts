@@ -6,13 +6,13 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import { Address, type Connection, Server, type TcpError, type WhereToListen } from "effect-tcp"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { Address, type Connection, Server, type TcpError, type WhereToListen } from "effect-tcp"
 import { download, echo, upload } from "./exchange.js"
 import { describe, usage } from "./exit.js"
 import { fromReadable, fromWritable, type Input, type InputError, type Output, type OutputError } from "./stdio.js"
@@ -63,7 +63,8 @@ const echoOption = Options.boolean("echo").pipe(
   Options.withDescription("Echo server: send every client back what it sends (standard input is not read).")
 )
 
-const description = `Listen on a TCP port (or a Unix socket) and copy the client's bytes to standard output and standard input to the client.
+const description =
+  `Listen on a TCP port (or a Unix socket) and copy the client's bytes to standard output and standard input to the client.
 
 By default etcp serves one client and exits when that client closes the connection, as netcat does. With --keep-open it serves clients until interrupted (Ctrl-C); with --max-connections N, up to N at once (standard input goes to one client at a time, the one connected longest). The port is printed on standard error ("etcp: listening on port N").
 
@@ -98,7 +99,9 @@ const log = (line: string) => Effect.sync(() => process.stderr.write(`etcp: ${li
  * @category formatting
  */
 export const listeningLine = (server: { readonly listeningOn: number | string }): string =>
-  typeof server.listeningOn === "number" ? `listening on port ${server.listeningOn}` : `listening on ${server.listeningOn}`
+  typeof server.listeningOn === "number"
+    ? `listening on port ${server.listeningOn}`
+    : `listening on ${server.listeningOn}`
 
 /**
  * Runs a server for `handler` until the first connection ends (`keepOpen` false: the listener

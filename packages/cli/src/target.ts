@@ -4,9 +4,9 @@
  * @since 0.1.0
  */
 import * as Options from "@effect/cli/Options"
+import { type Address, BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Address, BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "effect-tcp"
 import { type CliFailure, usage } from "./exit.js"
 
 /**

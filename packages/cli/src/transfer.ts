@@ -10,9 +10,9 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import { Address, Tcp } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { Address, Tcp } from "effect-tcp"
 import * as fs from "node:fs"
 import type { Writable } from "node:stream"
 import { hostPortArgs, timeoutOption } from "./connect.js"
@@ -96,7 +96,8 @@ const openFile = (file: string, chunkSize: number) =>
       })
   }).pipe(Effect.acquireRelease(({ stream }) => Effect.sync(() => stream !== process.stdin && stream.destroy())))
 
-const sendDescription = `Send FILE to HOST PORT (or a Unix socket), then half-close and wait until the receiver closes the connection, which confirms it has everything. Anything the receiver sends back is copied to standard output.
+const sendDescription =
+  `Send FILE to HOST PORT (or a Unix socket), then half-close and wait until the receiver closes the connection, which confirms it has everything. Anything the receiver sends back is copied to standard output.
 
 On a terminal, standard error shows a progress bar (bytes, rate, ETA); otherwise one summary line at the end. FILE "-" is standard input.
 
@@ -165,7 +166,8 @@ const outputOption = Options.text("output").pipe(
   Options.optional
 )
 
-const receiveDescription = `Listen on a TCP port (or a Unix socket), accept one sender, and write what it sends to standard output (or --output FILE) until it closes its side; then close and exit.
+const receiveDescription =
+  `Listen on a TCP port (or a Unix socket), accept one sender, and write what it sends to standard output (or --output FILE) until it closes its side; then close and exit.
 
 On a terminal, standard error shows the bytes received and the rate as they arrive; otherwise one summary line at the end. The port is printed on standard error ("etcp: listening on port N").
 

@@ -55,7 +55,10 @@ describe("etcp", () => {
       assert.strictEqual(result.code, 0, `${out}\n${result.stderr}`)
       assert.match(out, /echo server on 127\.0\.0\.1 port [0-9]+/)
       assert.match(out, /unix +sent "héllo, wörld", got back "héllo, wörld"/)
-      assert.match(out, /bulk +sent 64\.0 MiB and got 64\.0 MiB back in [0-9.]+ s: [0-9.]+ [KMG]iB\/s each way, every byte intact/)
+      assert.match(
+        out,
+        /bulk +sent 64\.0 MiB and got 64\.0 MiB back in [0-9.]+ s: [0-9.]+ [KMG]iB\/s each way, every byte intact/
+      )
       assert.match(out, /client C connected and waits: 2 running, 1 waiting/)
       assert.match(out, /client C got "client C here" after waiting [0-9]+ ms/)
       assert.match(out, /closed: 0 \+ 0 connections open, socket file removed/)

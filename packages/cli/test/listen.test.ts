@@ -1,8 +1,8 @@
 // `etcp listen` and effect-tcp's `Server.make` against peers nobody here wrote: nc
 // (netcat-openbsd) and socat, over TCP and Unix sockets.
 import { assert, describe, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { BindToAddress, BindToPort, Server, WhereToListen } from "effect-tcp"
+import * as Effect from "effect/Effect"
 import * as path from "node:path"
 import { echo } from "../src/exchange.js"
 import { etcpBackground, listeningPort, randomBytes, requirePeer, run, sha256, spawn, tempDir } from "./support.js"
@@ -31,7 +31,9 @@ describe("etcp listen", () => {
       const listener = yield* etcpBackground(["listen", "--unix", socketPath])
       yield* listener.write("hello from etcp\n")
       yield* listener.waitFor("stderr", /listening on .*listen\.sock/)
-      const socat = yield* run("socat", ["-t", "30", "-", `UNIX-CONNECT:${socketPath}`], { input: "hello from socat\n" })
+      const socat = yield* run("socat", ["-t", "30", "-", `UNIX-CONNECT:${socketPath}`], {
+        input: "hello from socat\n"
+      })
       assert.strictEqual(socat.code, 0, socat.stderr)
       assert.strictEqual(socat.stdout.toString(), "hello from etcp\n")
       assert.strictEqual(yield* listener.exit, 0, listener.stderr())

@@ -2,9 +2,9 @@
 // (packages/examples/resp-server), and effect-tcp clients against a real redis-server. The same
 // command script runs against both servers and must get the same replies.
 import { assert, describe, it } from "@effect/vitest"
+import { type Address, type Reader, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { type Address, type Reader, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Resp from "../../examples/resp-server/main.js"
@@ -153,7 +153,10 @@ describe("the RESP server example with redis-cli and redis-benchmark", () => {
       const port = String(server.listeningOn)
       const cli = (args: ReadonlyArray<string>, input?: string | Uint8Array) =>
         run("redis-cli", ["-p", port, ...args], input === undefined ? {} : { input })
-      const lines = yield* cli([], "PING\nECHO \"hello world\"\nSET greeting hi\nGET greeting\nDEL greeting nothing\nGET greeting\n")
+      const lines = yield* cli(
+        [],
+        "PING\nECHO \"hello world\"\nSET greeting hi\nGET greeting\nDEL greeting nothing\nGET greeting\n"
+      )
       assert.strictEqual(lines.code, 0, lines.stderr)
       assert.deepStrictEqual(lines.stdout.toString().split("\n"), ["PONG", "hello world", "OK", "hi", "1", "", ""])
 
@@ -172,7 +175,11 @@ describe("the RESP server example with redis-cli and redis-benchmark", () => {
       assert.strictEqual(piped.code, 0, piped.stderr)
       assert.match(piped.stdout.toString(), new RegExp(`errors: 0, replies: ${n}`))
       const check = yield* cli([], `DBSIZE\nGET key:0\nGET key:${n - 1}\n`)
-      assert.deepStrictEqual(check.stdout.toString().split("\n").slice(0, 3), [String(n + 1), "value:0", `value:${n - 1}`])
+      assert.deepStrictEqual(check.stdout.toString().split("\n").slice(0, 3), [
+        String(n + 1),
+        "value:0",
+        `value:${n - 1}`
+      ])
     }))
 
   it.scopedLive("redis-cli over a Unix socket", () =>
@@ -239,8 +246,10 @@ describe("effect-tcp clients and a real redis-server", () => {
       const socketPath = path.join(dir, "redis.sock")
       yield* startRedis(["--port", String(port), "--unixsocket", socketPath, "--dir", dir])
       const fromRedisTcp = yield* script(WhereToConnect.hostAndPort("127.0.0.1", port))
-      yield* Tcp.withConnection(WhereToConnect.file(socketPath), (c) =>
-        c.writer.write(command("FLUSHALL")).pipe(Effect.zipRight(readReply(c.reader))))
+      yield* Tcp.withConnection(
+        WhereToConnect.file(socketPath),
+        (c) => c.writer.write(command("FLUSHALL")).pipe(Effect.zipRight(readReply(c.reader)))
+      )
       const fromRedisUnix = yield* script(WhereToConnect.file(socketPath))
       assert.deepStrictEqual(fromRedisTcp, expected)
       assert.deepStrictEqual(fromRedisUnix, expected)

@@ -24,7 +24,11 @@ export interface Child {
   /** Exit status (128 + signal number when killed by a signal). */
   readonly exit: Effect.Effect<number>
   /** Waits until `stream` matches `pattern` (bounded). */
-  readonly waitFor: (stream: "stdout" | "stderr", pattern: RegExp, timeout?: Duration.DurationInput) => Effect.Effect<RegExpMatchArray>
+  readonly waitFor: (
+    stream: "stdout" | "stderr",
+    pattern: RegExp,
+    timeout?: Duration.DurationInput
+  ) => Effect.Effect<RegExpMatchArray>
 }
 
 const signals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 }
@@ -75,7 +79,9 @@ export const spawn = (
           const match = yield* Effect.suspend(() => {
             const m = pattern.exec(text())
             return m === null
-              ? alive(child) ? Effect.fail("not yet" as const) : Effect.die(new Error(`${command} exited before printing ${pattern}; stderr: ${err}`))
+              ? alive(child)
+                ? Effect.fail("not yet" as const)
+                : Effect.die(new Error(`${command} exited before printing ${pattern}; stderr: ${err}`))
               : Effect.succeed(m)
           }).pipe(
             Effect.retry({ while: (e) => e === "not yet", schedule: Schedule.spaced("20 millis") }),
@@ -116,7 +122,6 @@ export const spawn = (
         if (!done && alive(child)) child.kill("SIGKILL")
       })
   )
-
 
 export interface Ran {
   readonly code: number
@@ -194,7 +199,10 @@ export const eventually = (check: () => boolean, timeout: Duration.DurationInput
   )
 
 /** Waits until a TCP port or Unix path accepts connections (bounded). */
-export const waitForListener = (target: { port: number } | { path: string }, timeout: Duration.DurationInput = "30 seconds") =>
+export const waitForListener = (
+  target: { port: number } | { path: string },
+  timeout: Duration.DurationInput = "30 seconds"
+) =>
   Effect.async<boolean>((resume) => {
     const socket = net.connect("port" in target ? { port: target.port, host: "127.0.0.1" } : { path: target.path })
     socket.on("connect", () => {
@@ -205,7 +213,10 @@ export const waitForListener = (target: { port: number } | { path: string }, tim
   }).pipe(
     Effect.flatMap((ok) => ok ? Effect.void : Effect.fail("not yet" as const)),
     Effect.retry({ while: (e) => e === "not yet", schedule: Schedule.spaced("50 millis") }),
-    Effect.timeoutFail({ duration: timeout, onTimeout: () => new Error(`nothing listening on ${JSON.stringify(target)}`) }),
+    Effect.timeoutFail({
+      duration: timeout,
+      onTimeout: () => new Error(`nothing listening on ${JSON.stringify(target)}`)
+    }),
     Effect.orDie
   )
 

@@ -4,7 +4,18 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { etcp, etcpBackground, etcpBin, listeningPort, randomBytes, requirePeer, run, sha256, spawn, tempDir } from "./support.js"
+import {
+  etcp,
+  etcpBackground,
+  etcpBin,
+  listeningPort,
+  randomBytes,
+  requirePeer,
+  run,
+  sha256,
+  spawn,
+  tempDir
+} from "./support.js"
 
 const writeFile = (dir: string, name: string, data: Uint8Array) => {
   const file = path.join(dir, name)
@@ -26,7 +37,10 @@ describe("etcp send / receive", () => {
       const sent = yield* etcp(["send", file, "127.0.0.1", String(port)])
       assert.strictEqual(sent.code, 0, sent.stderr)
       assert.notInclude(sent.stderr, "\r")
-      assert.match(sent.stderr, /^sent 4\.00 MiB \(4194304 bytes\) in [0-9.]+ s \([0-9.]+ [KMG]iB\/s\) to 127\.0\.0\.1:[0-9]+\n$/)
+      assert.match(
+        sent.stderr,
+        /^sent 4\.00 MiB \(4194304 bytes\) in [0-9.]+ s \([0-9.]+ [KMG]iB\/s\) to 127\.0\.0\.1:[0-9]+\n$/
+      )
       assert.strictEqual(yield* nc.exit, 0)
       assert.strictEqual(sha256(nc.stdout()), sha256(data))
     }))
@@ -43,7 +57,10 @@ describe("etcp send / receive", () => {
       const socat = yield* run("socat", ["-u", `OPEN:${file}`, `TCP:127.0.0.1:${port}`])
       assert.strictEqual(socat.code, 0, socat.stderr)
       assert.strictEqual(yield* receiver.exit, 0, receiver.stderr())
-      assert.match(receiver.stderr(), /received 3\.00 MiB \(3145745 bytes\) in [0-9.]+ s .* from 127\.0\.0\.1:[0-9]+\n$/)
+      assert.match(
+        receiver.stderr(),
+        /received 3\.00 MiB \(3145745 bytes\) in [0-9.]+ s .* from 127\.0\.0\.1:[0-9]+\n$/
+      )
       assert.strictEqual(sha256(fs.readFileSync(out)), sha256(data))
 
       const socketPath = path.join(dir, "upload.sock")
@@ -75,7 +92,10 @@ describe("etcp send / receive", () => {
     Effect.gen(function*() {
       const result = yield* etcp(["send", "/nonexistent/file.bin", "127.0.0.1", "9"])
       assert.strictEqual(result.code, 1)
-      assert.match(result.stderr, /^etcp: cannot read \/nonexistent\/file\.bin: ENOENT: no such file or directory[^\n]*\n$/)
+      assert.match(
+        result.stderr,
+        /^etcp: cannot read \/nonexistent\/file\.bin: ENOENT: no such file or directory[^\n]*\n$/
+      )
     }))
 
   it.scopedLive("in a terminal: a progress bar (bytes, rate, ETA) on both ends, then the summary", () =>
@@ -88,14 +108,18 @@ describe("etcp send / receive", () => {
       const pty = (command: string) => ["-qfec", command, "/dev/null"]
       const receiver = yield* spawn(
         "script",
-        pty(`${shellQuote(process.execPath)} ${shellQuote(etcpBin)} receive --host 127.0.0.1 --output ${shellQuote(out)}`),
+        pty(
+          `${shellQuote(process.execPath)} ${shellQuote(etcpBin)} receive --host 127.0.0.1 --output ${shellQuote(out)}`
+        ),
         { stdin: "ignore", env: { COLUMNS: "100" } }
       )
       const port = Number((yield* receiver.waitFor("stdout", /listening on port ([0-9]+)/))[1])
       const sender = yield* run(
         "script",
         pty(
-          `${shellQuote(process.execPath)} ${shellQuote(etcpBin)} send --limit-rate 2Mi ${shellQuote(file)} 127.0.0.1 ${port}`
+          `${shellQuote(process.execPath)} ${shellQuote(etcpBin)} send --limit-rate 2Mi ${
+            shellQuote(file)
+          } 127.0.0.1 ${port}`
         ),
         { env: { COLUMNS: "100" } }
       )

@@ -14,10 +14,6 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
 import {
   type Address,
   BindToAddress,
@@ -28,6 +24,10 @@ import {
   type TcpError,
   WhereToListen
 } from "effect-tcp"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import { pathToFileURL } from "node:url"
 
 // -------------------------------------------------------------------------------------------

@@ -31,7 +31,10 @@ const member = (hub: PubSub.PubSub<Message>) => (conn: Connection.Connection<Add
         Stream.runForEach((message) => conn.writer.writeLine(message.text))
       )
     )
-    yield* Stream.runForEach(conn.reader.lines, (text) => PubSub.publish(hub, { from: name, text: `<${name}> ${text}` }))
+    yield* Stream.runForEach(
+      conn.reader.lines,
+      (text) => PubSub.publish(hub, { from: name, text: `<${name}> ${text}` })
+    )
     yield* PubSub.publish(hub, { from: name, text: `* ${name} left` })
   })
 
@@ -50,7 +53,10 @@ const client = (port: number, name: string) =>
 
 const program = Effect.gen(function*() {
   const hub = yield* PubSub.unbounded<Message>()
-  const server = yield* Server.make(WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs), member(hub))
+  const server = yield* Server.make(
+    WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
+    member(hub)
+  )
   yield* Console.log(`chat server listening on 127.0.0.1:${server.listeningOn}`)
 
   const alice = yield* client(server.listeningOn, "alice")

@@ -49,8 +49,14 @@ const program = Effect.gen(function*() {
 
   const client = Effect.gen(function*() {
     const link = yield* Reconnect.Connected
-    yield* Effect.forkScoped(Stream.runForEach(link.changes, ({ connection, generation }) =>
-      Console.log(`client connection #${generation} from port ${connection.socket.localAddress._tag === "Inet" ? connection.socket.localAddress.port : "?"}`)))
+    yield* Effect.forkScoped(
+      Stream.runForEach(link.changes, ({ connection, generation }) =>
+        Console.log(
+          `client connection #${generation} from port ${
+            connection.socket.localAddress._tag === "Inet" ? connection.socket.localAddress.port : "?"
+          }`
+        ))
+    )
     for (let i = 1; i <= 6; i++) {
       yield* Console.log(yield* request(`request ${i}`))
     }

@@ -62,7 +62,9 @@ const useStore = Effect.gen(function*() {
   yield* store.Put({ key: "library", value: "effect-tcp" })
   yield* Console.log(`Get library -> ${yield* store.Get({ key: "library" })}`)
   const missing = yield* Effect.flip(store.Get({ key: "nothing" }))
-  yield* Console.log(`Get nothing -> ${missing._tag === "KeyNotFound" ? `KeyNotFound(${missing.key})` : String(missing)}`)
+  yield* Console.log(
+    `Get nothing -> ${missing._tag === "KeyNotFound" ? `KeyNotFound(${missing.key})` : String(missing)}`
+  )
   yield* Stream.runForEach(store.Entries(), ([key, value]) => Console.log(`entry ${key} = ${value}`))
 }).pipe(Effect.scoped)
 

@@ -124,4 +124,5 @@ export const make: <A extends Address>(
 export const layer = <A extends Address>(
   where: WhereToConnect<A>,
   options?: ConnectOptions
-): Layer.Layer<Socket.Socket, ConnectError | InvalidArgument> => Layer.scoped(Socket.Socket, internal.make(where, options))
+): Layer.Layer<Socket.Socket, ConnectError | InvalidArgument> =>
+  Layer.scoped(Socket.Socket, internal.make(where, options))

@@ -239,8 +239,15 @@ export const readExactly: {
  * @category reading
  */
 export const readUntil: {
-  (delimiter: string | Uint8Array, options?: ReadUntilOptions): (reader: Reader) => Effect.Effect<ReadUntilResult, ReadError>
-  (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions): Effect.Effect<ReadUntilResult, ReadError>
+  (
+    delimiter: string | Uint8Array,
+    options?: ReadUntilOptions
+  ): (reader: Reader) => Effect.Effect<ReadUntilResult, ReadError>
+  (
+    reader: Reader,
+    delimiter: string | Uint8Array,
+    options?: ReadUntilOptions
+  ): Effect.Effect<ReadUntilResult, ReadError>
 } = dual(
   (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
   (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions) => reader.readUntil(delimiter, options)

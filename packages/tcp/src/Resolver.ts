@@ -58,7 +58,10 @@ export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
    * Every address `host` resolves to (restricted to one family when given), in the order the
    * resolver prefers. Interrupting it stops the wait, not necessarily the lookup.
    */
-  readonly lookup: (host: string, family: 4 | 6 | undefined) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
+  readonly lookup: (
+    host: string,
+    family: 4 | 6 | undefined
+  ) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
 }>() {}
 
 const notFoundCodes = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL"])

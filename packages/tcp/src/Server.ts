@@ -186,8 +186,7 @@ export interface Server<A extends Address = Address, L extends number | string =
  * @since 0.1.0
  * @category guards
  */
-export const isServer = (u: unknown): u is Server =>
-  typeof u === "object" && u !== null && TypeId in u
+export const isServer = (u: unknown): u is Server => typeof u === "object" && u !== null && TypeId in u
 
 /**
  * The running server provided by `layer`.

@@ -180,7 +180,11 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
 export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument
 
 const formatAddress = (address: Address): string =>
-  address._tag === "Unix" ? address.path : address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+  address._tag === "Unix"
+    ? address.path
+    : address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`
 
 const describeCause = (cause: unknown): string => {
   if (cause === undefined) return ""

@@ -48,10 +48,16 @@ const cases: ReadonlyArray<Case> = [
   ["negative closeTimeout", "closeTimeout", inet, { closeTimeout: "-1 millis" }],
   ["negative keepAlive delay", "keepAlive", inet, { keepAlive: -1000 }],
   ["family 5", "family", inet, { family: 5 as never }],
-  ["viaLocalInterface not an IP", "viaLocalInterface", (p) =>
-    WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalInterface: "eth0" })],
-  ["viaLocalInterface empty", "viaLocalInterface", (p) =>
-    WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalInterface: "" })],
+  [
+    "viaLocalInterface not an IP",
+    "viaLocalInterface",
+    (p) => WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalInterface: "eth0" })
+  ],
+  [
+    "viaLocalInterface empty",
+    "viaLocalInterface",
+    (p) => WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalInterface: "" })
+  ],
   ["viaLocalPort 65536", "viaLocalPort", (p) => WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalPort: 65536 })],
   ["viaLocalPort -1", "viaLocalPort", (p) => WhereToConnect.hostAndPort("127.0.0.1", p, { viaLocalPort: -1 })]
 ]
@@ -96,7 +102,13 @@ describe("Errors", () => {
             k === "bufferAgeLimit" || k === "closeTimeout"
           )
           // connectSock has no reader or writer: their options are not its business.
-          if (!only) expectInvalid(yield* Effect.exit(Effect.scoped(Tcp.connectSock(where(server.port), options))), argument, name)
+          if (!only) {
+            expectInvalid(
+              yield* Effect.exit(Effect.scoped(Tcp.connectSock(where(server.port), options))),
+              argument,
+              name
+            )
+          }
           expectInvalid(
             yield* Effect.exit(Tcp.withConnection(where(server.port), () => Effect.void, options)),
             argument,
@@ -119,7 +131,10 @@ describe("Errors", () => {
             bufferAgeLimit: "unlimited",
             closeTimeout: 0
           }),
-          Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port), { timeout: Infinity, keepAlive: "1 second" })
+          Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port), {
+            timeout: Infinity,
+            keepAlive: "1 second"
+          })
         ]
         for (const connect of ok) yield* Effect.scoped(connect)
       }))

@@ -30,7 +30,8 @@ const local = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortCho
 const count = (metric: Metric.Metric.Counter<number>, tag: string, value: string) =>
   Effect.map(Metric.value(Metric.tagged(metric, tag, value)), (state) => state.count)
 
-const countUntagged = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
+const countUntagged = (metric: Metric.Metric.Counter<number>) =>
+  Effect.map(Metric.value(metric), (state) => state.count)
 
 const gauge = (metric: Metric.Metric.Gauge<number>, tag: string, value: string) =>
   Effect.map(Metric.value(Metric.tagged(metric, tag, value)), (state) => state.value)
@@ -59,7 +60,6 @@ const eventually = <A>(read: Effect.Effect<A>, check: (a: A) => boolean): Effect
       yield* Effect.sleep("10 millis")
     }
   })
-
 
 describe("Metrics", () => {
   it.live("client connections: opened, open, closed, bytes counted when the connection closes", () =>
@@ -162,7 +162,9 @@ describe("spans", () => {
     Effect.gen(function*() {
       const { spans, tracer } = recordingTracer()
       const server = yield* rawServer()
-      const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port)).pipe(Effect.withTracer(tracer))
+      const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port)).pipe(
+        Effect.withTracer(tracer)
+      )
       const span = spans.find((s) => s.name === "effect-tcp.connect")
       assert.isDefined(span)
       assert.strictEqual(span!.kind, "client")
@@ -186,10 +188,12 @@ describe("spans", () => {
     Effect.gen(function*() {
       const { spans, tracer } = recordingTracer()
       const done = yield* Queue.unbounded<void>()
-      const server = yield* Server.make(local, (conn) =>
-        Effect.zipRight(conn.writer.writeLine("hello"), Queue.offer(done, undefined))).pipe(
-          Effect.withTracer(tracer)
-        )
+      const server = yield* Server.make(
+        local,
+        (conn) => Effect.zipRight(conn.writer.writeLine("hello"), Queue.offer(done, undefined))
+      ).pipe(
+        Effect.withTracer(tracer)
+      )
       const listen = spans.find((s) => s.name === "effect-tcp.server.listen")
       assert.isDefined(listen)
       for (let i = 0; i < 2; i++) {

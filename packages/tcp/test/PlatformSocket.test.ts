@@ -247,7 +247,10 @@ describe("PlatformSocket.layer", () => {
       const dir = yield* tempDir
       const file = path.join(dir, "s.sock")
       yield* rawServer({ path: file, onConnection: (peer) => peer.once("data", () => peer.end("pong\n")) })
-      const answer = yield* exchange.pipe(Effect.scoped, Effect.provide(PlatformSocket.layer(WhereToConnect.file(file))))
+      const answer = yield* exchange.pipe(
+        Effect.scoped,
+        Effect.provide(PlatformSocket.layer(WhereToConnect.file(file)))
+      )
       assert.strictEqual(answer, "pong\n")
     }))
 

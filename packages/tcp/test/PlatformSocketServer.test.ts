@@ -12,14 +12,7 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Scope from "effect/Scope"
 import * as path from "node:path"
-import {
-  Address,
-  BindToAddress,
-  BindToPort,
-  Tcp,
-  WhereToConnect,
-  WhereToListen
-} from "../src/index.js"
+import { Address, BindToAddress, BindToPort, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
 import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
 import { tempDir } from "./utils/rawServer.js"
 
@@ -94,7 +87,12 @@ describe("PlatformSocketServer", () => {
             const greeting = yield* Greeting
             const incoming = yield* PlatformSocketServer.incomingConnection
             const write = yield* socket.writer
-            yield* write(`${greeting} ${Option.match(incoming, { onNone: () => "?", onSome: (c) => Address.format(c.socket.remoteAddress) })}\n`)
+            yield* write(`${greeting} ${
+              Option.match(incoming, {
+                onNone: () => "?",
+                onSome: (c) => Address.format(c.socket.remoteAddress)
+              })
+            }\n`)
           }).pipe(Effect.scoped)
         ).pipe(Effect.provideService(Greeting, "hello"))
       )

@@ -31,7 +31,10 @@ describe("Reconnect.connectWithRetry", () => {
       const before = yield* retries
       const { spans, tracer } = recordingTracer()
       const server = yield* Effect.fork(Effect.zipRight(Effect.sleep("300 millis"), rawServer({ path: file })))
-      const conn = yield* Reconnect.connectWithRetry(WhereToConnect.file(file), Schedule.intersect(fast, Schedule.recurs(200))).pipe(
+      const conn = yield* Reconnect.connectWithRetry(
+        WhereToConnect.file(file),
+        Schedule.intersect(fast, Schedule.recurs(200))
+      ).pipe(
         Effect.withTracer(tracer)
       )
       assert.strictEqual(conn.socket.remoteAddress.path, file)
@@ -68,7 +71,9 @@ describe("Reconnect.connectWithRetry", () => {
           consulted++
         })
       ))
-      const error = yield* Effect.flip(Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", port), schedule))
+      const error = yield* Effect.flip(
+        Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", port), schedule)
+      )
       assert.strictEqual(error._tag, "ConnectError")
       if (error._tag === "ConnectError") assert.strictEqual(error.reason, "Refused")
       assert.strictEqual(consulted, 4)
@@ -83,7 +88,9 @@ describe("Reconnect.connectWithRetry", () => {
           consulted++
         })
       ))
-      const error = yield* Effect.flip(Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", 70000), schedule))
+      const error = yield* Effect.flip(
+        Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", 70000), schedule)
+      )
       assert.strictEqual(error._tag, "InvalidArgument")
       assert.strictEqual(consulted, 0)
     }))
@@ -142,7 +149,9 @@ describe("Reconnect.connectWithRetry", () => {
       const port = yield* freePort()
       const baseline = fdCount()
       const fiber = yield* Effect.fork(
-        Effect.scoped(Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", port), Schedule.spaced("10 millis")))
+        Effect.scoped(
+          Reconnect.connectWithRetry(WhereToConnect.hostAndPort("127.0.0.1", port), Schedule.spaced("10 millis"))
+        )
       )
       yield* Effect.sleep("200 millis")
       const exit = yield* Fiber.interrupt(fiber)

@@ -95,7 +95,9 @@ describe("@effect/rpc over effect-tcp", () => {
       const where = WhereToConnect.hostAndPort("127.0.0.1", port)
       check(yield* runClient(where))
       // Several clients at once.
-      const results = yield* Effect.all([runClient(where), runClient(where), runClient(where)], { concurrency: "unbounded" })
+      const results = yield* Effect.all([runClient(where), runClient(where), runClient(where)], {
+        concurrency: "unbounded"
+      })
       results.forEach(check)
     }))
 

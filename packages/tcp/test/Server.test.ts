@@ -22,8 +22,10 @@ import { ask, echo, eventually, fds, localhost, target } from "./utils/server.js
 // Real sockets only: 127.0.0.1 and ::1, ports chosen by the OS.
 
 const refused = (port: number) =>
-  Effect.map(Effect.flip(Tcp.withConnection(target(port), () => Effect.void)), (error) =>
-    error._tag === "ConnectError" && error.reason === "Refused")
+  Effect.map(
+    Effect.flip(Tcp.withConnection(target(port), () => Effect.void)),
+    (error) => error._tag === "ConnectError" && error.reason === "Refused"
+  )
 
 /** A logger that keeps what it is given. */
 const captureLogs = () => {
@@ -76,8 +78,10 @@ describe("Server", () => {
           ))
         assert.strictEqual(server.listeningOnAddress.host, "::")
         assert.deepStrictEqual(yield* ask(server.listeningOn, "v4"), Option.some("v4"))
-        const v6 = yield* Tcp.withConnection(WhereToConnect.hostAndPort("::1", server.listeningOn), (conn) =>
-          Effect.zipRight(conn.writer.writeLine("v6"), conn.reader.readLine))
+        const v6 = yield* Tcp.withConnection(
+          WhereToConnect.hostAndPort("::1", server.listeningOn),
+          (conn) => Effect.zipRight(conn.writer.writeLine("v6"), conn.reader.readLine)
+        )
         assert.deepStrictEqual(v6, Option.some("v6"))
         assert.deepStrictEqual((yield* Ref.get(remotes)).sort(), ["127.0.0.1", "::1"])
       }))
@@ -130,9 +134,11 @@ describe("Server", () => {
         yield* Effect.async<void>((resume) => {
           raw.listen(0, "127.0.0.1", () => resume(Effect.void))
         })
-        yield* Effect.addFinalizer(() => Effect.async<void>((resume) => {
+        yield* Effect.addFinalizer(() =>
+          Effect.async<void>((resume) => {
             raw.close(() => resume(Effect.void))
-          }))
+          })
+        )
         const port = (raw.address() as net.AddressInfo).port
         const before = fds()
         const error = yield* Effect.flip(
@@ -182,7 +188,10 @@ describe("Server", () => {
           ["port", Server.make(WhereToListen.onPort(-1), echo)],
           ["port", Server.make(WhereToListen.onPort(1.5), echo)],
           ["port", Server.make(WhereToListen.onPort(Number.NaN), echo)],
-          ["address", Server.make(WhereToListen.bindTo(BindToAddress.Address("localhost"), BindToPort.OnPort(1)), echo)],
+          [
+            "address",
+            Server.make(WhereToListen.bindTo(BindToAddress.Address("localhost"), BindToPort.OnPort(1)), echo)
+          ],
           ["address", Server.make(WhereToListen.bindTo(BindToAddress.Address(""), BindToPort.OnPort(1)), echo)],
           ["path", Server.make(WhereToListen.onFile("/tmp/" + "x".repeat(200)), echo)],
           ["path", Server.make(WhereToListen.onFile(""), echo)],
@@ -438,8 +447,10 @@ describe("Server", () => {
         const server = yield* Server.make(localhost, failing, {
           onHandlerError: (address, cause) => Ref.update(calls, (all) => [...all, { address, cause }])
         })
-        const clientAddress = yield* Tcp.withConnection(target(server.listeningOn), (conn) =>
-          Effect.as(conn.writer.writeLine("fail"), conn.socket.localAddress))
+        const clientAddress = yield* Tcp.withConnection(
+          target(server.listeningOn),
+          (conn) => Effect.as(conn.writer.writeLine("fail"), conn.socket.localAddress)
+        )
         yield* eventually(Effect.map(Ref.get(calls), (all) => all.length === 1), "the first call")
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("die"))
         yield* eventually(Effect.map(Ref.get(calls), (all) => all.length === 2), "the second call")
@@ -507,9 +518,7 @@ describe("Server", () => {
               yield* conn.writer.flushed
             }
           }).pipe(
-            Effect.tapError((error) =>
-              Ref.update(endings, (all) => [...all, `${error._tag}:${error.reason}`])
-            )
+            Effect.tapError((error) => Ref.update(endings, (all) => [...all, `${error._tag}:${error.reason}`]))
           ), { onHandlerError: () => Ref.update(calls, (n) => n + 1) })
         for (const mode of ["read", "write"]) {
           yield* Effect.scoped(Effect.gen(function*() {

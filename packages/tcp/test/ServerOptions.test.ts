@@ -20,8 +20,10 @@ import { ask, echo, eventually, localhost, target } from "./utils/server.js"
 
 /** Whether the server closed a connection without sending anything (EOF or reset). */
 const closedByServer = <A extends Address.Address>(conn: Connection.Connection<A>) =>
-  Effect.map(Effect.either(conn.reader.readLine), (result) =>
-    Either.isLeft(result) ? result.left.reason === "Reset" : Option.isNone(result.right))
+  Effect.map(
+    Effect.either(conn.reader.readLine),
+    (result) => Either.isLeft(result) ? result.left.reason === "Reset" : Option.isNone(result.right)
+  )
 
 const dropped = (cause: "drop" | "overflow") =>
   Effect.map(Metric.value(Metric.tagged(metrics.acceptsDropped, "cause", cause)), (state) => Number(state.count))
@@ -98,8 +100,11 @@ describe("Server options", () => {
     it.scopedLive("beyond backlog held clients, new arrivals are closed at once and counted", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
-        const server = yield* Server.make(localhost, (conn) =>
-          Effect.zipRight(Deferred.await(gate), conn.writer.writeLine("served")), { maxConnections: 1, backlog: 2 })
+        const server = yield* Server.make(
+          localhost,
+          (conn) => Effect.zipRight(Deferred.await(gate), conn.writer.writeLine("served")),
+          { maxConnections: 1, backlog: 2 }
+        )
         const overflowBefore = yield* dropped("overflow")
         const served = yield* Tcp.connect(target(server.listeningOn))
         yield* eventually(Effect.map(server.numConnections, (n) => n === 1), "the first handler")
@@ -116,7 +121,9 @@ describe("Server options", () => {
         assert.strictEqual(yield* server.numWaiting, 2)
 
         yield* Deferred.succeed(gate, undefined)
-        for (const client of [served, ...held]) assert.deepStrictEqual(yield* client.reader.readLine, Option.some("served"))
+        for (const client of [served, ...held]) {
+          assert.deepStrictEqual(yield* client.reader.readLine, Option.some("served"))
+        }
       }))
 
     it("maxConnections is capped below the descriptor limit", () => {
@@ -216,8 +223,10 @@ describe("Server options", () => {
 
     it.scopedLive("with a larger batch every held client is served too", () =>
       Effect.gen(function*() {
-        const server = yield* Server.make(localhost, (conn) =>
-          Effect.zipRight(Effect.sleep(20), echo(conn)), { maxConnections: 2, maxAcceptsPerBatch: 4 })
+        const server = yield* Server.make(localhost, (conn) => Effect.zipRight(Effect.sleep(20), echo(conn)), {
+          maxConnections: 2,
+          maxAcceptsPerBatch: 4
+        })
         const replies = yield* Effect.forEach(
           [0, 1, 2, 3, 4, 5, 6, 7],
           (i) => ask(server.listeningOn, `c${i}`),
@@ -231,7 +240,8 @@ describe("Server options", () => {
     it.scopedLive("drop mode accepts and closes at once; it can be turned off and on", () =>
       Effect.gen(function*() {
         let handled = 0
-        const server = yield* Server.make(localhost, (conn) => Effect.zipRight(Effect.sync(() => handled++), echo(conn)), {
+        const server = yield* Server.make(localhost, (conn) =>
+          Effect.zipRight(Effect.sync(() => handled++), echo(conn)), {
           dropIncomingConnections: true
         })
         const before = yield* dropped("drop")

@@ -64,10 +64,16 @@ describe("Server resources", () => {
         const withServer = fds()
         const replies = yield* Effect.forEach(
           Array.from({ length: 1000 }, (_, i) => i),
-          (i) => i % 10 === 0 ? Effect.map(visit(server.listeningOn, i), Option.getOrElse(() => "")) : rawVisit(server.listeningOn, i),
+          (i) =>
+            i % 10 === 0
+              ? Effect.map(visit(server.listeningOn, i), Option.getOrElse(() => ""))
+              : rawVisit(server.listeningOn, i),
           { concurrency: 50 }
         )
-        assert.deepStrictEqual(replies, Array.from({ length: 1000 }, (_, i) => i % 10 === 0 ? `visit ${i}` : `visit ${i}\n`))
+        assert.deepStrictEqual(
+          replies,
+          Array.from({ length: 1000 }, (_, i) => i % 10 === 0 ? `visit ${i}` : `visit ${i}\n`)
+        )
         yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "every connection to close")
         assert.strictEqual(fds(), withServer, "the listener's descriptor only")
       }))
@@ -90,7 +96,11 @@ describe("Server resources", () => {
           { concurrency: 20 }
         )
         yield* eventually(
-          Effect.zipWith(server.numConnections, server.numWaiting, (running, waiting) => running === 5 && waiting === 10),
+          Effect.zipWith(
+            server.numConnections,
+            server.numWaiting,
+            (running, waiting) => running === 5 && waiting === 10
+          ),
           "the handlers to start"
         )
         yield* server.close({ closeExistingConnections: true })
@@ -132,7 +142,10 @@ describe("Server resources", () => {
     { weight: 4, arbitrary: fc.constant<Op>({ _tag: "Connect" }) },
     { weight: 2, arbitrary: fc.nat(9).map((index): Op => ({ _tag: "CloseClient", index })) },
     { weight: 1, arbitrary: fc.nat(9).map((index): Op => ({ _tag: "ResetClient", index })) },
-    { weight: 1, arbitrary: fc.boolean().map((closeExistingConnections): Op => ({ _tag: "CloseServer", closeExistingConnections })) },
+    {
+      weight: 1,
+      arbitrary: fc.boolean().map((closeExistingConnections): Op => ({ _tag: "CloseServer", closeExistingConnections }))
+    },
     { weight: 1, arbitrary: fc.constant<Op>({ _tag: "ToggleDrop" }) },
     { weight: 1, arbitrary: fc.constant<Op>({ _tag: "Pause" }) }
   )
@@ -151,7 +164,10 @@ describe("Server resources", () => {
     serverFirst: fc.boolean()
   })
 
-  const handlers: Record<Setup["handler"], (conn: Connection.Connection<Address.Inet>) => Effect.Effect<void, unknown>> = {
+  const handlers: Record<
+    Setup["handler"],
+    (conn: Connection.Connection<Address.Inet>) => Effect.Effect<void, unknown>
+  > = {
     echo,
     stuck: (conn: Connection.Connection<Address.Inet>) => Effect.zipRight(conn.writer.writeLine("hi"), Effect.never),
     fail: (conn: Connection.Connection<Address.Inet>) => Effect.zipRight(conn.reader.readLine, Effect.fail("boom")),
@@ -208,7 +224,9 @@ describe("Server resources", () => {
       }
       const closeClients = Effect.forEach(clients, (client) => Scope.close(client.scope, Exit.void), { discard: true })
       const closeServer = Scope.close(serverScope, Exit.void)
-      yield* config.serverFirst ? Effect.zipRight(closeServer, closeClients) : Effect.zipRight(closeClients, closeServer)
+      yield* config.serverFirst
+        ? Effect.zipRight(closeServer, closeClients)
+        : Effect.zipRight(closeClients, closeServer)
       yield* Effect.ignore(server.closeFinishedAndHandlersDetermined)
       const after = fds()
       return { before, after, numConnections: yield* server.numConnections, numWaiting: yield* server.numWaiting }

@@ -59,8 +59,10 @@ describe("Server on Unix sockets", () => {
       const file = path.join(dir, "echo.sock")
       const remotes: Array<Address.Unix> = []
       yield* Effect.scoped(Effect.gen(function*() {
-        const server = yield* Server.make(WhereToListen.onFile(file), (conn) =>
-          Effect.zipRight(Effect.sync(() => remotes.push(conn.socket.remoteAddress)), echo(conn)))
+        const server = yield* Server.make(
+          WhereToListen.onFile(file),
+          (conn) => Effect.zipRight(Effect.sync(() => remotes.push(conn.socket.remoteAddress)), echo(conn))
+        )
         const listeningOn: string = server.listeningOn
         assert.strictEqual(listeningOn, file)
         assert.deepStrictEqual(server.listeningOnAddress, Address.unix(file))
@@ -169,8 +171,14 @@ describe("Server on Unix sockets", () => {
       const file = path.join(dir, "limited.sock")
       const server = yield* Server.make(WhereToListen.onFile(file), (conn) =>
         Effect.zipRight(Effect.sleep(20), echo(conn)), { maxConnections: 1 })
-      const replies = yield* Effect.forEach([0, 1, 2, 3], (i) => ask(file, `u${i}`), { concurrency: "unbounded" })
-      assert.deepStrictEqual(replies, [0, 1, 2, 3].map((i) => Option.some(`u${i}`)))
+      const replies = yield* Effect.forEach([0, 1, 2, 3], (i) =>
+        ask(file, `u${i}`), { concurrency: "unbounded" })
+      assert.deepStrictEqual(
+        replies,
+        [0, 1, 2, 3].map((i) =>
+          Option.some(`u${i}`)
+        )
+      )
       assert.strictEqual(yield* server.numWaiting, 0)
     }))
 })

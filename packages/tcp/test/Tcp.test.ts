@@ -265,7 +265,10 @@ describe("Tcp.connect", () => {
   it.scopedLive("timeout bounds the handshake, not name resolution (which has resolveTimeout)", () =>
     Effect.gen(function*() {
       const server = yield* rawServer()
-      const conn = yield* Tcp.connect(where(server.port, "slow.test"), { timeout: "150 millis", resolveTimeout: "5 seconds" })
+      const conn = yield* Tcp.connect(where(server.port, "slow.test"), {
+        timeout: "150 millis",
+        resolveTimeout: "5 seconds"
+      })
         .pipe(Effect.provideService(Resolver.Resolver, {
           lookup: () => Effect.as(Effect.sleep("400 millis"), [{ address: "127.0.0.1", family: 4 as const }])
         }))
@@ -278,7 +281,9 @@ describe("Tcp.connect", () => {
         const listener = yield* hangingListener
         const baseline = fdCount()
         const start = Date.now()
-        const error = yield* Effect.flip(Tcp.connect(where(listener.port), { timeout: "300 millis" }).pipe(Effect.scoped))
+        const error = yield* Effect.flip(
+          Tcp.connect(where(listener.port), { timeout: "300 millis" }).pipe(Effect.scoped)
+        )
         const elapsed = Date.now() - start
         assert.strictEqual(error._tag, "ConnectError")
         if (error._tag === "ConnectError") assert.strictEqual(error.reason, "Timeout")
@@ -330,7 +335,9 @@ describe("Tcp.connect", () => {
       Effect.gen(function*() {
         const listener = yield* hangingListener
         const baseline = fdCount()
-        const fiber = yield* Effect.fork(Tcp.connect(where(listener.port), { timeout: "10 seconds" }).pipe(Effect.scoped))
+        const fiber = yield* Effect.fork(
+          Tcp.connect(where(listener.port), { timeout: "10 seconds" }).pipe(Effect.scoped)
+        )
         yield* Effect.sleep("100 millis")
         const exit = yield* Fiber.interrupt(fiber)
         assert.isTrue(Exit.isFailure(exit))
@@ -342,51 +349,57 @@ describe("Tcp.connect", () => {
       }))
   })
 
-  it.scopedLive("interrupting connect, reads and writes at random points leaves the descriptors at their baseline", () =>
-    Effect.gen(function*() {
-      // The peer greets, echoes, and sends a burst on request: the client's steps take a few turns.
-      const server = yield* rawServer({
-        onConnection: (socket) => {
-          socket.write("hello\n")
-          socket.on("data", (data: Buffer) => {
-            if (data.includes("burst")) socket.write(Buffer.alloc(256 * 1024, 0x61))
-            socket.write(data)
-          })
-          socket.on("end", () => socket.end())
-        }
-      })
-      const listener = yield* hangingListener
-      const baseline = fdCount()
-      const client = (hang: boolean) =>
-        Effect.scoped(Effect.gen(function*() {
-          const conn = yield* Tcp.connect(where(hang ? listener.port : server.port), { readerBufferSize: 4096 })
-          assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("hello"))
-          yield* conn.writer.writeLine("burst")
-          yield* conn.reader.readExactly(256 * 1024)
-          assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("burst"))
-          yield* conn.writer.write(Buffer.alloc(512 * 1024, 0x62))
-          yield* conn.writer.flushed
-        }))
-      let completed = 0
-      let interrupted = 0
-      yield* Effect.promise(() =>
-        fc.assert(
-          fc.asyncProperty(fc.nat({ max: 40 }), fc.boolean(), fc.integer({ min: 0, max: 9 }), (after, sleep, kind) =>
-            Effect.runPromise(Effect.gen(function*() {
-              const fiber = yield* Effect.fork(client(kind === 0))
-              if (sleep) yield* Effect.sleep(`${after % 5} millis`)
-              else yield* ticks(after)
-              const exit = yield* Fiber.interrupt(fiber)
-              if (Exit.isSuccess(exit)) completed++
-              else if (Cause.isInterruptedOnly(exit.cause)) interrupted++
-              else assert.fail(`unexpected failure: ${Cause.pretty(exit.cause)}`)
-            }))),
-          { numRuns: 250 }
+  it.scopedLive(
+    "interrupting connect, reads and writes at random points leaves the descriptors at their baseline",
+    () =>
+      Effect.gen(function*() {
+        // The peer greets, echoes, and sends a burst on request: the client's steps take a few turns.
+        const server = yield* rawServer({
+          onConnection: (socket) => {
+            socket.write("hello\n")
+            socket.on("data", (data: Buffer) => {
+              if (data.includes("burst")) socket.write(Buffer.alloc(256 * 1024, 0x61))
+              socket.write(data)
+            })
+            socket.on("end", () => socket.end())
+          }
+        })
+        const listener = yield* hangingListener
+        const baseline = fdCount()
+        const client = (hang: boolean) =>
+          Effect.scoped(Effect.gen(function*() {
+            const conn = yield* Tcp.connect(where(hang ? listener.port : server.port), { readerBufferSize: 4096 })
+            assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("hello"))
+            yield* conn.writer.writeLine("burst")
+            yield* conn.reader.readExactly(256 * 1024)
+            assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("burst"))
+            yield* conn.writer.write(Buffer.alloc(512 * 1024, 0x62))
+            yield* conn.writer.flushed
+          }))
+        let completed = 0
+        let interrupted = 0
+        yield* Effect.promise(() =>
+          fc.assert(
+            fc.asyncProperty(fc.nat({ max: 40 }), fc.boolean(), fc.integer({ min: 0, max: 9 }), (after, sleep, kind) =>
+              Effect.runPromise(Effect.gen(function*() {
+                const fiber = yield* Effect.fork(client(kind === 0))
+                if (sleep) yield* Effect.sleep(`${after % 5} millis`)
+                else yield* ticks(after)
+                const exit = yield* Fiber.interrupt(fiber)
+                if (Exit.isSuccess(exit)) {
+                  completed++
+                } else if (Cause.isInterruptedOnly(exit.cause)) {
+                  interrupted++
+                } else assert.fail(`unexpected failure: ${Cause.pretty(exit.cause)}`)
+              }))),
+            { numRuns: 250 }
+          )
         )
-      )
-      // Both outcomes happen (typically about a third of the clients complete).
-      assert.isAbove(interrupted, 0)
-      assert.isAbove(completed, 0)
-      yield* expectFdsBackTo(baseline, 10_000)
-    }), 60_000)
+        // Both outcomes happen (typically about a third of the clients complete).
+        assert.isAbove(interrupted, 0)
+        assert.isAbove(completed, 0)
+        yield* expectFdsBackTo(baseline, 10_000)
+      }),
+    60_000
+  )
 })

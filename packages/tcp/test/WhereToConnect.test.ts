@@ -25,7 +25,9 @@ describe("WhereToConnect", () => {
       assert.strictEqual(target.viaLocalPort, undefined)
     }
     assert.include(JSON.stringify(target), "example.com:443")
-    assert.isTrue(Equal.equals(target, WhereToConnect.hostAndPort("example.com", 443, { viaLocalInterface: "10.0.0.1" })))
+    assert.isTrue(
+      Equal.equals(target, WhereToConnect.hostAndPort("example.com", 443, { viaLocalInterface: "10.0.0.1" }))
+    )
     assert.isFalse(Equal.equals(target, WhereToConnect.hostAndPort("example.com", 443)))
     assert.isFalse(Equal.equals(WhereToConnect.file("/a"), WhereToConnect.file("/b")))
     assert.isTrue(Equal.equals(WhereToConnect.file("/a"), WhereToConnect.file("/a")))

@@ -7,7 +7,7 @@ import * as Stream from "effect/Stream"
 import * as Tcp from "../src/Tcp.js"
 import type { WriteError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
-import { fdCount, expectFdsBackTo } from "./utils/fds.js"
+import { expectFdsBackTo, fdCount } from "./utils/fds.js"
 import { accept, rawServer, rawWrite, readToEnd, readToEndWithStatus } from "./utils/rawServer.js"
 
 const where = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
@@ -209,7 +209,9 @@ describe("Writer", () => {
       Effect.gen(function*() {
         // The peer resets once it has seen our first bytes (resetting at accept may beat the
         // handshake's completion: then connect itself fails, with ECONNRESET).
-        const server = yield* rawServer({ onConnection: (socket) => socket.once("data", () => socket.resetAndDestroy()) })
+        const server = yield* rawServer({
+          onConnection: (socket) => socket.once("data", () => socket.resetAndDestroy())
+        })
         const conn = yield* Tcp.connect(where(server.port))
         let error: WriteError | undefined
         for (let i = 0; i < 200 && error === undefined; i++) {
@@ -248,7 +250,10 @@ describe("Writer", () => {
         const baseline = fdCount()
         const start = Date.now()
         yield* Effect.scoped(Effect.gen(function*() {
-          const conn = yield* Tcp.connect(where(server.port), { closeTimeout: "300 millis", bufferAgeLimit: "10 seconds" })
+          const conn = yield* Tcp.connect(where(server.port), {
+            closeTimeout: "300 millis",
+            bufferAgeLimit: "10 seconds"
+          })
           yield* accept(server)
           // More than the kernel buffers on loopback hold, in one write.
           yield* conn.writer.write(Buffer.alloc(32 * 1024 * 1024, 1))

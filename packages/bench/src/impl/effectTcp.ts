@@ -1,28 +1,37 @@
 // effect-tcp, written the way its README tells users to: only the package's public exports,
 // Tcp.connect / Server.make with the reader's and writer's own operations.
+import {
+  BindToAddress,
+  BindToPort,
+  type Connection,
+  Reader,
+  Server,
+  Tcp,
+  WhereToConnect,
+  WhereToListen
+} from "effect-tcp"
+import type { Address } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { BindToAddress, BindToPort, type Connection, Reader, Server, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
-import type { Address } from "effect-tcp"
 import { counters } from "../control.js"
 import {
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
   type BulkParams,
   type ChildConfig,
   type ChurnParams,
   type ConcParams,
-  type EchoParams,
-  type LinesParams,
-  type Scenario,
-  bulkAck,
-  bulkChunk,
-  bulkHeader,
   echoMessage,
+  type EchoParams,
   latencySummary,
   linesAck,
   linesChunk,
+  type LinesParams,
   linesSource,
-  readBulkHeader
+  readBulkHeader,
+  type Scenario
 } from "../protocol.js"
 import { type EffectClientScenario, runChild, timed } from "./effectMain.js"
 
@@ -165,7 +174,12 @@ const churnClient = (p: ChurnParams): EffectClientScenario => ({
           }))
         }
       }))
-      return { ok: true, check: `${p.count} one-byte echoes`, elapsedMs, metrics: { connPerS: p.count / (elapsedMs / 1000) } }
+      return {
+        ok: true,
+        check: `${p.count} one-byte echoes`,
+        elapsedMs,
+        metrics: { connPerS: p.count / (elapsedMs / 1000) }
+      }
     })
 })
 

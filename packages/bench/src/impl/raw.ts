@@ -5,26 +5,26 @@ import * as net from "node:net"
 import { counters, fail, send, waitFor } from "../control.js"
 import {
   type BackpressureParams,
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
   type BulkParams,
+  checkPattern,
   type ChildConfig,
   type ChurnParams,
   type ClientResult,
   type ConcParams,
-  type EchoParams,
-  type LinesParams,
-  type Scenario,
-  bulkAck,
-  bulkChunk,
-  bulkHeader,
-  checkPattern,
   echoMessage,
+  type EchoParams,
   latencySummary,
   linesAck,
   linesChunk,
+  type LinesParams,
   linesSource,
   patternChunk,
   patternSource,
-  readBulkHeader
+  readBulkHeader,
+  type Scenario
 } from "../protocol.js"
 
 const HOST = "127.0.0.1"
@@ -299,7 +299,9 @@ const linesClient = (p: LinesParams): ClientScenario => {
           socket.destroySoon()
           resolve({
             ok,
-            check: ok ? `ack ${JSON.stringify(ack)}` : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+            check: ok
+              ? `ack ${JSON.stringify(ack)}`
+              : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
             elapsedMs,
             metrics: { linesPerS: p.count / (elapsedMs / 1000) }
           })

@@ -15,7 +15,7 @@ import type * as Connection from "../Connection.js"
 import { ReadError, WriteError } from "../TcpError.js"
 import * as metrics from "./metrics.js"
 import { type ReaderConfig, ReaderImpl } from "./reader.js"
-import { type WriterConfig, writeErrorFromNode, WriterImpl } from "./writer.js"
+import { writeErrorFromNode, type WriterConfig, WriterImpl } from "./writer.js"
 
 const readerClosed = new ReadError({ reason: "Closed" })
 const writerClosed = new WriteError({ reason: "Closed" })

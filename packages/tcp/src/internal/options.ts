@@ -67,7 +67,9 @@ export const checkUnixPath = (argument: string, path: unknown): string => {
   if (bytes > maxUnixPathBytes) {
     invalidArgument(argument, `a Unix socket path is at most ${maxUnixPathBytes} bytes, this one is ${bytes}`)
   }
-  if ((path as string).slice(1).includes("\0")) invalidArgument(argument, "only an abstract socket name may start with NUL")
+  if ((path as string).slice(1).includes("\0")) {
+    invalidArgument(argument, "only an abstract socket name may start with NUL")
+  }
   return path as string
 }
 
@@ -125,7 +127,9 @@ export const writerConfig = (options: Writer.WriterOptions | undefined): WriterC
   const bufferAgeLimit = age === "unlimited" ? undefined : checkDuration("bufferAgeLimit", age, defaults.bufferAgeLimit)
   return {
     bufferSize: checkSize("writerBufferSize", options?.writerBufferSize, defaults.writerBufferSize),
-    bufferAgeLimit: bufferAgeLimit === undefined || bufferAgeLimit === Infinity ? undefined : Math.min(bufferAgeLimit, 2 ** 31 - 1),
+    bufferAgeLimit: bufferAgeLimit === undefined || bufferAgeLimit === Infinity
+      ? undefined
+      : Math.min(bufferAgeLimit, 2 ** 31 - 1),
     closeTimeout: Math.min(checkDuration("closeTimeout", options?.closeTimeout, defaults.closeTimeout), 2 ** 31 - 1)
   }
 }

@@ -92,7 +92,10 @@ export const make = <W extends WhereToListen.WhereToListen>(
           })
         }
         // Once the run has ended, its handlers get the grace period to finish, then are interrupted.
-        const deadline = Deferred.await(ended).pipe(Effect.zipRight(Effect.sleep(grace)), Effect.zipRight(Effect.interrupt))
+        const deadline = Deferred.await(ended).pipe(
+          Effect.zipRight(Effect.sleep(grace)),
+          Effect.zipRight(Effect.interrupt)
+        )
         const entry: Run = {
           serve: (connection) =>
             Effect.acquireUseRelease(

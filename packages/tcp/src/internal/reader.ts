@@ -406,38 +406,38 @@ export class ReaderImpl implements Reader.Reader {
 
   get readByte(): Effect.Effect<Option.Option<number>, ReadError> {
     return this.cachedReadByte ??= this.run(() => {
-    if (this.closed) return Exit.fail(readerClosed)
-    if (this.buffered > 0) {
-      const byte = this.chunks[this.head][this.offset]
-      this.skip(1)
-      return Exit.succeed(Option.some(byte))
-    }
-    if (!this.eof) return NeedMore
-    return this.endExit() ?? noneExit
+      if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered > 0) {
+        const byte = this.chunks[this.head][this.offset]
+        this.skip(1)
+        return Exit.succeed(Option.some(byte))
+      }
+      if (!this.eof) return NeedMore
+      return this.endExit() ?? noneExit
     })
   }
 
   get readChar(): Effect.Effect<Option.Option<string>, ReadError> {
     return this.cachedReadChar ??= this.run(() => {
-    if (this.closed) return Exit.fail(readerClosed)
-    if (this.buffered === 0) {
-      if (!this.eof) return NeedMore
-      return this.endExit() ?? noneExit
-    }
-    const lead = this.byteAt(0)
-    const width = lead < 0xc2 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead <= 0xf4 ? 4 : 1
-    let complete = 1
-    while (complete < width && complete < this.buffered) {
-      // The second byte's range depends on the lead (no overlongs, surrogates or > U+10FFFF).
-      const byte = this.byteAt(complete)
-      const low = complete > 1 ? 0x80 : lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80
-      const high = complete > 1 ? 0xbf : lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf
-      if (byte < low || byte > high) break
-      complete++
-    }
-    if (complete < width && complete === this.buffered && !this.eof) return NeedMore
-    // An invalid or truncated sequence decodes to U+FFFD and consumes only the bytes it spans.
-    return Exit.succeed(Option.some(this.takeString(complete, 0)))
+      if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered === 0) {
+        if (!this.eof) return NeedMore
+        return this.endExit() ?? noneExit
+      }
+      const lead = this.byteAt(0)
+      const width = lead < 0xc2 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : lead <= 0xf4 ? 4 : 1
+      let complete = 1
+      while (complete < width && complete < this.buffered) {
+        // The second byte's range depends on the lead (no overlongs, surrogates or > U+10FFFF).
+        const byte = this.byteAt(complete)
+        const low = complete > 1 ? 0x80 : lead === 0xe0 ? 0xa0 : lead === 0xf0 ? 0x90 : 0x80
+        const high = complete > 1 ? 0xbf : lead === 0xed ? 0x9f : lead === 0xf4 ? 0x8f : 0xbf
+        if (byte < low || byte > high) break
+        complete++
+      }
+      if (complete < width && complete === this.buffered && !this.eof) return NeedMore
+      // An invalid or truncated sequence decodes to U+FFFD and consumes only the bytes it spans.
+      return Exit.succeed(Option.some(this.takeString(complete, 0)))
     })
   }
 
@@ -502,14 +502,14 @@ export class ReaderImpl implements Reader.Reader {
 
   get readAll(): Effect.Effect<Uint8Array, ReadError> {
     return this.cachedReadAll ??= this.run(() => {
-    if (this.closed) return Exit.fail(readerClosed)
-    if (!this.eof) {
-      // Reading to the end may hold more than bufferSize: keep the socket flowing.
-      return NeedMore
-    }
-    const end = this.endExit()
-    if (end !== undefined) return end
-    return Exit.succeed(this.take(this.buffered))
+      if (this.closed) return Exit.fail(readerClosed)
+      if (!this.eof) {
+        // Reading to the end may hold more than bufferSize: keep the socket flowing.
+        return NeedMore
+      }
+      const end = this.endExit()
+      if (end !== undefined) return end
+      return Exit.succeed(this.take(this.buffered))
     })
   }
 
@@ -599,7 +599,11 @@ export class ReaderImpl implements Reader.Reader {
       if (this.linesOfHeadChunk(out)) continue
       const next = this.nextLine()
       if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
-      if (Exit.isFailure(next)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : Exit.failCause(next.cause)
+      if (Exit.isFailure(next)) {
+        return out.length > 0
+          ? Exit.succeed(Chunk.unsafeFromArray(out))
+          : Exit.failCause(next.cause)
+      }
       if (Option.isNone(next.value)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : emptyChunkExit
       out.push(next.value.value)
     }

@@ -40,7 +40,10 @@ const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Ef
     ))
 
 /** @internal */
-export const isTransient = (error: ConnectError, options?: { readonly retryHostNotFound?: boolean | undefined }): boolean => {
+export const isTransient = (
+  error: ConnectError,
+  options?: { readonly retryHostNotFound?: boolean | undefined }
+): boolean => {
   switch (error.reason) {
     case "Refused":
     case "Timeout":
@@ -218,14 +221,17 @@ export const make = <A extends Address, Out, R>(
     const reconnect: Effect.Effect<void> = Effect.flatMap(
       SubscriptionRef.modify(state, (s): [boolean, Reconnect.State<A>] =>
         s._tag === "Connecting" ? [false, s] : [true, { _tag: "Connecting", generation }]),
-      (signal) => signal ? Queue.offer(requests, undefined) : Effect.void
+      (signal) =>
+        signal ? Queue.offer(requests, undefined) : Effect.void
     )
 
     return {
       connection,
       state: SubscriptionRef.get(state),
       stateChanges: Stream.interruptWhen(state.changes, Deferred.await(released)),
-      generation: Effect.sync(() => generation),
+      generation: Effect.sync(() =>
+        generation
+      ),
       changes,
       reconnect
     }

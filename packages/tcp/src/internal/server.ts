@@ -204,7 +204,11 @@ const config = <E>(
       descriptorLimit()
     ),
     backlog,
-    maxAcceptsPerBatch: options.checkSize("maxAcceptsPerBatch", opts?.maxAcceptsPerBatch, serverDefaults.maxAcceptsPerBatch),
+    maxAcceptsPerBatch: options.checkSize(
+      "maxAcceptsPerBatch",
+      opts?.maxAcceptsPerBatch,
+      serverDefaults.maxAcceptsPerBatch
+    ),
     drop: options.checkBoolean("dropIncomingConnections", opts?.dropIncomingConnections, false),
     policy: policy(opts?.onHandlerError),
     shutdownGracePeriod: grace === Infinity ? Duration.infinity : Duration.millis(grace),
@@ -382,9 +386,7 @@ export const isNormalEnd = <E>(cause: Cause.Cause<E>): boolean =>
   Chunk.isEmpty(Cause.defects(cause)) && Chunk.every(Cause.failures(cause), isClientLeaving)
 
 /** @internal */
-export class ServerImpl<A extends Address.Address, L extends number | string, E, R>
-  implements Server.Server<A, L, E>
-{
+export class ServerImpl<A extends Address.Address, L extends number | string, E, R> implements Server.Server<A, L, E> {
   readonly [TypeId]: Server.TypeId = TypeId
   listeningOn: L = undefined as unknown as L
   listeningOnAddress: A = undefined as unknown as A
@@ -401,7 +403,9 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     private readonly cfg: Config<E>,
     private readonly handler: (connection: Connection.Connection<A>) => Effect.Effect<void, E, R>,
     private readonly fibers: FiberSet.FiberSet<void, never>,
-    private readonly run: (effect: Effect.Effect<void, never, Exclude<R, Scope.Scope>>) => Fiber.RuntimeFiber<void, never>
+    private readonly run: (
+      effect: Effect.Effect<void, never, Exclude<R, Scope.Scope>>
+    ) => Fiber.RuntimeFiber<void, never>
   ) {
     this.unixLocal = cfg.plan._tag === "Unix" ? Address.unix(cfg.plan.path) as A : undefined
     this.admission = new Admission<Accepted<A>>({
@@ -437,9 +441,11 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
       this.admission.offer({ socket, local: addresses.local as A, remote: addresses.remote as A })
     },
     onError: (error) => {
-      this.run(Effect.logWarning("effect-tcp: accept failed", error).pipe(
-        Effect.annotateLogs({ "effect-tcp.listen": this.cfg.target })
-      ))
+      this.run(
+        Effect.logWarning("effect-tcp: accept failed", error).pipe(
+          Effect.annotateLogs({ "effect-tcp.listen": this.cfg.target })
+        )
+      )
     }
   }
 
@@ -492,26 +498,33 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
    */
   private serve(item: Accepted<A>): Effect.Effect<void, never, Exclude<R, Scope.Scope>> {
     return Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.makeSpan(connectionSpan, this.spanOptions(item)), (span) =>
-        Effect.flatMap(Scope.make(), (scope) => {
-          flatten(span.traceId)
-          flatten(span.spanId)
-          const attached = attachNow(
-            makeTcpSocket(item.socket, item.local, item.remote),
-            this.cfg.reader,
-            this.cfg.writer,
-            "server"
-          )
-          const handler = Effect.suspend(() => this.handler(attached)) as Effect.Effect<void, E, Exclude<R, Scope.Scope>>
-          return Effect.flatMap(
-            Effect.exit(restore(Effect.mapInputContext(
-              handler,
-              (context: Context.Context<Exclude<R, Scope.Scope>>) =>
-                Context.add(Context.add(context, Scope.Scope, scope), Tracer.ParentSpan, span)
-            ))),
-            (exit) => this.finish(item, span, scope, attached, exit, restore)
-          )
-        }))
+      Effect.flatMap(
+        Effect.makeSpan(connectionSpan, this.spanOptions(item)),
+        (span) =>
+          Effect.flatMap(Scope.make(), (scope) => {
+            flatten(span.traceId)
+            flatten(span.spanId)
+            const attached = attachNow(
+              makeTcpSocket(item.socket, item.local, item.remote),
+              this.cfg.reader,
+              this.cfg.writer,
+              "server"
+            )
+            const handler = Effect.suspend(() => this.handler(attached)) as Effect.Effect<
+              void,
+              E,
+              Exclude<R, Scope.Scope>
+            >
+            return Effect.flatMap(
+              Effect.exit(restore(Effect.mapInputContext(
+                handler,
+                (context: Context.Context<Exclude<R, Scope.Scope>>) =>
+                  Context.add(Context.add(context, Scope.Scope, scope), Tracer.ParentSpan, span)
+              ))),
+              (exit) => this.finish(item, span, scope, attached, exit, restore)
+            )
+          })
+      )
     )
   }
 
@@ -532,23 +545,31 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     exit: Exit.Exit<void, E>,
     restore: <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) => Effect.Effect<X, EX, RX>
   ): Effect.Effect<void> {
-    return Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) =>
-      Effect.flatMap(release(attached as Attached<Address.Address>), () =>
-        Effect.flatMap(closeSocket(item.socket), () =>
-          Effect.withFiberRuntime<void>((fiber) => {
-            const result: Exit.Exit<void, E> = closed._tag === "Success"
-              ? exit
-              : exit._tag === "Failure"
-              ? Exit.failCause(Cause.sequential(exit.cause, closed.cause))
-              : closed
-            if (span.status._tag !== "Ended") {
-              // As `Effect.withSpan` ends its span: the Clock's time, or 0 when tracer timing is off.
-              const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
-              span.end(timing ? Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos() : 0n, result)
-            }
-            return result._tag === "Success" ? Effect.void : restore(this.report(item.remote, result.cause))
-          })
-        )))
+    return Effect.flatMap(
+      Effect.exit(Scope.close(scope, exit)),
+      (closed) =>
+        Effect.flatMap(
+          release(attached as Attached<Address.Address>),
+          () =>
+            Effect.flatMap(closeSocket(item.socket), () =>
+              Effect.withFiberRuntime<void>((fiber) => {
+                const result: Exit.Exit<void, E> = closed._tag === "Success"
+                  ? exit
+                  : exit._tag === "Failure"
+                  ? Exit.failCause(Cause.sequential(exit.cause, closed.cause))
+                  : closed
+                if (span.status._tag !== "Ended") {
+                  // As `Effect.withSpan` ends its span: the Clock's time, or 0 when tracer timing is off.
+                  const timing = fiber.getFiberRef(FiberRef.currentTracerTimingEnabled)
+                  span.end(
+                    timing ? Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeNanos() : 0n,
+                    result
+                  )
+                }
+                return result._tag === "Success" ? Effect.void : restore(this.report(item.remote, result.cause))
+              }))
+        )
+    )
   }
 
   private report(remote: A, cause: Cause.Cause<E>): Effect.Effect<void> {
@@ -626,9 +647,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   }
 
   close(options?: Server.CloseOptions): Effect.Effect<void> {
-    return Effect.fiberIdWith((id) =>
-      Effect.sync(() => this.closeNow(options?.closeExistingConnections === true, id))
-    )
+    return Effect.fiberIdWith((id) => Effect.sync(() => this.closeNow(options?.closeExistingConnections === true, id)))
   }
 
   readonly closeFinished: Effect.Effect<void> = Deferred.await(this.closed)
@@ -638,7 +657,9 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   readonly isClosed: Effect.Effect<boolean> = Effect.sync(() => this.admission.closed)
 
   toString(): string {
-    return `Server(${this.listeningOnAddress === undefined ? this.cfg.target : Address.format(this.listeningOnAddress)})`
+    return `Server(${
+      this.listeningOnAddress === undefined ? this.cfg.target : Address.format(this.listeningOnAddress)
+    })`
   }
 
   toJSON(): unknown {
@@ -652,20 +673,23 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
   handler: (connection: Connection.Connection<A>) => Effect.Effect<void, E, R>,
   opts?: Server.ServerOptions<A, E>
 ): Effect.Effect<Server.Server<A, L, E>, ListenError | InvalidArgument, Scope.Scope | Exclude<R, Scope.Scope>> =>
-  Effect.flatMap(validate(() => config<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)), (cfg) =>
-    Effect.gen(function*() {
-      const scope = yield* Effect.scope
-      const fibers = yield* FiberSet.make<void, never>()
-      const run = yield* FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>()
-      const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run)
-      yield* Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(restore(listen(cfg as Config<unknown>, server.listeners)), (listener) => {
-          server.listening(listener)
-          return Scope.addFinalizer(scope, server.shutdown)
-        })
-      )
-      return server
-    }))
+  Effect.flatMap(
+    validate(() => config<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)),
+    (cfg) =>
+      Effect.gen(function*() {
+        const scope = yield* Effect.scope
+        const fibers = yield* FiberSet.make<void, never>()
+        const run = yield* FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>()
+        const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run)
+        yield* Effect.uninterruptibleMask((restore) =>
+          Effect.flatMap(restore(listen(cfg as Config<unknown>, server.listeners)), (listener) => {
+            server.listening(listener)
+            return Scope.addFinalizer(scope, server.shutdown)
+          })
+        )
+        return server
+      })
+  )
 
 /** @internal */
 export const serve = <A extends Address.Address, L extends number | string, E, R>(

@@ -57,7 +57,13 @@ const plan = (where: WhereToConnect.Target): Plan => {
     case "InetAddress": {
       const host = options.checkHost("address.host", where.address.host)
       if (net.isIP(host) === 0) options.invalidArgument("address.host", `expected an IP address, got ${host}`)
-      return { _tag: "Inet", host, literal: true, port: options.checkPort("address.port", where.address.port), ...local(where) }
+      return {
+        _tag: "Inet",
+        host,
+        literal: true,
+        port: options.checkPort("address.port", where.address.port),
+        ...local(where)
+      }
     }
     case "File":
       return { _tag: "Unix", path: options.checkUnixPath("path", where.path) }
@@ -196,7 +202,8 @@ const handshakes = (
       })
       if (index + 1 < endpoints.length) {
         attemptTimer = setTimeout(
-          () => attemptFailed(index, socket, Object.assign(new Error("connect attempt timed out"), { code: "ETIMEDOUT" })),
+          () =>
+            attemptFailed(index, socket, Object.assign(new Error("connect attempt timed out"), { code: "ETIMEDOUT" })),
           attemptDelay
         )
       }
@@ -270,7 +277,8 @@ const inetEndpoints = (
   addresses: ReadonlyArray<Resolver.ResolvedAddress>
 ): ReadonlyArray<Endpoint> =>
   addresses.map(({ address, family }) => {
-    const localAddress = plan.localAddress ?? (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
+    const localAddress = plan.localAddress ??
+      (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
     return {
       options: {
         host: address,
@@ -313,7 +321,12 @@ const connectRaw = (
         abandonWhen(interrupt),
         Effect.suspend(() =>
           Effect.fail(
-            new ConnectError({ reason: "Interrupted", target, attempts: [...attempts], cause: "the interrupt option fired" })
+            new ConnectError({
+              reason: "Interrupted",
+              target,
+              attempts: [...attempts],
+              cause: "the interrupt option fired"
+            })
           )
         )
       )
@@ -391,12 +404,17 @@ export const connect = <A extends Address.Address>(
   Effect.flatMap(
     traced(
       where,
-      validate(() => ({ cfg: config(where, opts), reader: options.readerConfig(opts), writer: options.writerConfig(opts) }))
+      validate(() => ({
+        cfg: config(where, opts),
+        reader: options.readerConfig(opts),
+        writer: options.writerConfig(opts)
+      }))
         .pipe(Effect.flatMap(({ cfg, reader, writer }) =>
           Effect.map(open(where, cfg, opts), (socket) => ({ socket, reader, writer }))
         ))
     ),
-    ({ reader, socket, writer }) => attach(socket, reader, writer, "client")
+    ({ reader, socket, writer }) =>
+      attach(socket, reader, writer, "client")
   )
 
 /** @internal */

@@ -239,7 +239,7 @@ export class WriterImpl implements Writer.Writer {
     this.closeDone = true
     const waiters = this.closeWaiters
     this.closeWaiters = undefined
-    if (waiters !== undefined) for (const waiter of waiters) waiter(Effect.void)
+    if (waiters !== undefined) { for (const waiter of waiters) waiter(Effect.void) }
   }
 
   /** Starts closing: flush (bounded by closeTimeout; the socket is destroyed on expiry), then FIN. */

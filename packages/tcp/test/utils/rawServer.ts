@@ -108,7 +108,9 @@ export const readToEnd = (socket: net.Socket): Effect.Effect<Buffer> =>
   })
 
 /** Like `readToEnd`, but also says whether the stream ended cleanly (FIN) rather than by a reset. */
-export const readToEndWithStatus = (socket: net.Socket): Effect.Effect<{ bytes: Buffer; sawEnd: boolean; error: unknown }> =>
+export const readToEndWithStatus = (
+  socket: net.Socket
+): Effect.Effect<{ bytes: Buffer; sawEnd: boolean; error: unknown }> =>
   Effect.async((resume) => {
     const parts: Array<Buffer> = []
     let sawEnd = false

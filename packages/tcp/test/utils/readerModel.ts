@@ -17,7 +17,8 @@ export type Op =
   | { readonly _tag: "Read"; readonly max: number }
   | { readonly _tag: "Chunks"; readonly need: number }
 
-export const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
+export const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
 
 const LF = 0x0a
 const CR = 0x0d
@@ -27,7 +28,12 @@ export const delimiters = ["\n", "\r\n", ",", "ab", "aab", "é", "--"] as const
 
 /** Pieces of input rich in what the framing cares about. */
 const fragment: fc.Arbitrary<Uint8Array> = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("\n", "\r\n", "\r", "a", "b", "ab", "aab", ",", "-", "é", "€", "😀", "x").map((s) => Buffer.from(s)) },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom("\n", "\r\n", "\r", "a", "b", "ab", "aab", ",", "-", "é", "€", "😀", "x").map((s) =>
+      Buffer.from(s)
+    )
+  },
   { weight: 2, arbitrary: fc.string({ unit: "grapheme", maxLength: 6 }).map((s) => Buffer.from(s)) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 6 }) }
 )
@@ -203,7 +209,9 @@ export const run = (reader: Reader.Reader, op: Exclude<Op, { _tag: "Read" }>): E
           (end) =>
             end._tag === "Stopped"
               ? `stopped:${hex(end.value)}`
-              : `chunksEof:${hex(Buffer.concat([...parts, ...(end._tag === "EofWithUnconsumed" ? [Buffer.from(end.bytes)] : [])]))}`
+              : `chunksEof:${
+                hex(Buffer.concat([...parts, ...(end._tag === "EofWithUnconsumed" ? [Buffer.from(end.bytes)] : [])]))
+              }`
         )
       })
   }
@@ -232,7 +240,9 @@ export const compare = (
       const actual = yield* run(reader, op)
       if (actual !== expected) {
         return yield* Effect.fail(
-          new Error(`op ${i} ${JSON.stringify(op)}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`)
+          new Error(
+            `op ${i} ${JSON.stringify(op)}: got ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`
+          )
         )
       }
     }

@@ -5,7 +5,15 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
-import { type Address, BindToAddress, BindToPort, type Connection, Tcp, WhereToConnect, WhereToListen } from "../../src/index.js"
+import {
+  type Address,
+  BindToAddress,
+  BindToPort,
+  type Connection,
+  Tcp,
+  WhereToConnect,
+  WhereToListen
+} from "../../src/index.js"
 
 export const localhost = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
 
@@ -38,4 +46,3 @@ export const ask = (port: number, line: string) =>
       yield* conn.writer.writeLine(line)
       return yield* conn.reader.readLine
     }))
-
