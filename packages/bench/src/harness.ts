@@ -7,13 +7,13 @@ import { buildChildren } from "./build.js"
 import { type ProcUsage, readProc, usage } from "./proc.js"
 import {
   type ChildConfig,
+  defaultParams,
   type Impl,
   IMPLS,
+  linesSource,
   type Scenario,
   type ScenarioParams,
   SCENARIOS,
-  defaultParams,
-  linesSource,
   smokeParams
 } from "./protocol.js"
 
@@ -214,7 +214,9 @@ class Child {
       await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000).unref())])
       return `${this.name} did not exit within ${timeoutMs} ms; killed`
     }
-    return this.exitCode === 0 ? undefined : `${this.name} exited with code ${this.exitCode} (signal ${this.exitSignal})`
+    return this.exitCode === 0
+      ? undefined
+      : `${this.name} exited with code ${this.exitCode} (signal ${this.exitSignal})`
   }
   kill(): void {
     if (this.exitCode === undefined) {
@@ -333,9 +335,11 @@ const runOnce = async (
       const serverAfter = await memoryOf(server)
       const clientAfter = await memoryOf(client)
       memory["serverKiBPerConn"] = (serverAfter.rss - serverMemBefore.rss) / 1024 / n
-      memory["serverHeapKiBPerConn"] = (serverAfter.heapUsed + serverAfter.external - serverMemBefore.heapUsed - serverMemBefore.external) / 1024 / n
+      memory["serverHeapKiBPerConn"] =
+        (serverAfter.heapUsed + serverAfter.external - serverMemBefore.heapUsed - serverMemBefore.external) / 1024 / n
       memory["clientKiBPerConn"] = (clientAfter.rss - clientMemBefore.rss) / 1024 / n
-      memory["clientHeapKiBPerConn"] = (clientAfter.heapUsed + clientAfter.external - clientMemBefore.heapUsed - clientMemBefore.external) / 1024 / n
+      memory["clientHeapKiBPerConn"] =
+        (clientAfter.heapUsed + clientAfter.external - clientMemBefore.heapUsed - clientMemBefore.external) / 1024 / n
       memory["serverIdleRssMiB"] = serverMemBefore.rss / 1048576
     }
     server.command({ cmd: "stats" })
@@ -383,7 +387,9 @@ const runOnce = async (
     phases,
     metrics,
     params,
-    ...(stats !== undefined ? { serverStats: Object.fromEntries(Object.entries(stats).filter(([k]) => k !== "t")) as Record<string, number> } : {}),
+    ...(stats !== undefined
+      ? { serverStats: Object.fromEntries(Object.entries(stats).filter(([k]) => k !== "t")) as Record<string, number> }
+      : {}),
     ...(clientProc !== undefined ? { clientProc } : {}),
     ...(serverProc !== undefined ? { serverProc } : {}),
     ...(stderr !== undefined ? { stderr } : {})
@@ -409,12 +415,16 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
     // Backpressure and accept always use the raw client, so the mixed pairs collapse onto the servers.
     const scenarioPairs = pairs.filter((p, i) =>
       scenario !== "backpressure" ||
-      pairs.findIndex((q) => clientFor(scenario, q.client) === clientFor(scenario, p.client) && q.server === p.server) === i
+      pairs.findIndex((q) =>
+          clientFor(scenario, q.client) === clientFor(scenario, p.client) && q.server === p.server
+        ) === i
     )
     for (let rep = 0; rep < options.reps; rep++) {
       // A B C, C B A, A B C, ...: no implementation always runs first or last.
       const order = rep % 2 === 0 ? scenarioPairs : [...scenarioPairs].reverse()
-      for (const pair of order) jobs.push({ scenario, pair: { client: clientFor(scenario, pair.client), server: pair.server }, rep })
+      for (const pair of order) {
+        jobs.push({ scenario, pair: { client: clientFor(scenario, pair.client), server: pair.server }, rep })
+      }
     }
   }
   const programs = buildChildren(path.join(BENCH_DIR, "src"), CHILD_DIR, IMPLS)
@@ -427,9 +437,13 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
       const record = await runOnce(scenario, pair, rep, options, programs)
       records[i] = record
       options.log(
-        `${scenario.padEnd(12)} rep ${rep + 1}/${options.reps} client ${pair.client.padEnd(10)} server ${pair.server.padEnd(10)} ` +
+        `${scenario.padEnd(12)} rep ${rep + 1}/${options.reps} client ${pair.client.padEnd(10)} server ${
+          pair.server.padEnd(10)
+        } ` +
           (record.ok ? `ok   ${formatMetrics(record.metrics)}` : `FAIL ${record.check}`) +
-          ` [start ${record.phases.startMs.toFixed(0)} run ${record.phases.runMs.toFixed(0)} stop ${record.phases.stopMs.toFixed(0)} ms]`
+          ` [start ${record.phases.startMs.toFixed(0)} run ${record.phases.runMs.toFixed(0)} stop ${
+            record.phases.stopMs.toFixed(0)
+          } ms]`
       )
     }
   }
@@ -438,7 +452,12 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
   const { log: _, ...rest } = options
   return {
     startedAt,
-    host: { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "?", platform: `${os.platform()} ${os.release()}` },
+    host: {
+      node: process.version,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "?",
+      platform: `${os.platform()} ${os.release()}`
+    },
     options: rest,
     runs
   }

@@ -1,7 +1,7 @@
 // Medians, ranges and ratios of a benchmark report, as Markdown.
 import type { BenchReport, Pair, RunRecord } from "./harness.js"
-import type { ProcUsage } from "./proc.js"
 import { clientFor, pairsFor, round } from "./harness.js"
+import type { ProcUsage } from "./proc.js"
 import type { Impl, Scenario } from "./protocol.js"
 
 interface MetricDef {
@@ -92,9 +92,19 @@ const resources = (scenario: Scenario): ReadonlyArray<MetricDef> => [
     { label: `server CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.serverProc?.cpuS) }
   ]),
   { label: "client CPU s", better: "lower", get: (r) => r.clientProc?.cpuS },
-  { label: "client CPU s: user / system / V8+libuv threads", better: "lower", get: (r) => r.clientProc?.userS, split: (r) => r.clientProc },
+  {
+    label: "client CPU s: user / system / V8+libuv threads",
+    better: "lower",
+    get: (r) => r.clientProc?.userS,
+    split: (r) => r.clientProc
+  },
   { label: "server CPU s", better: "lower", get: (r) => r.serverProc?.cpuS },
-  { label: "server CPU s: user / system / V8+libuv threads", better: "lower", get: (r) => r.serverProc?.userS, split: (r) => r.serverProc },
+  {
+    label: "server CPU s: user / system / V8+libuv threads",
+    better: "lower",
+    get: (r) => r.serverProc?.userS,
+    split: (r) => r.serverProc
+  },
   { label: "client peak RSS MiB", better: "lower", get: (r) => r.clientProc?.hwmMiB },
   ...(scenario === "conc" || scenario === "backpressure" ?
     [] :
@@ -169,7 +179,11 @@ export const summaryTable = (report: BenchReport): string => {
     for (const d of [...primary[scenario], ...resources(scenario)]) {
       const split = d.split
       if (split !== undefined) {
-        const row = [scenario, label(d), ...impls.map((i) => splitCell(runsOf(report, scenario, { client: i, server: i }), split))]
+        const row = [
+          scenario,
+          label(d),
+          ...impls.map((i) => splitCell(runsOf(report, scenario, { client: i, server: i }), split))
+        ]
         if (has("effect-tcp") && has("raw")) row.push("")
         if (has("effect-tcp") && has("platform")) row.push("")
         rows.push(row)

@@ -1,31 +1,40 @@
 // effect-tcp, written the way its README tells users to: only the package's public exports,
 // Tcp.connect / Server.make with the reader's and writer's own operations.
+import {
+  BindToAddress,
+  BindToPort,
+  type Connection,
+  Reader,
+  Server,
+  Tcp,
+  WhereToConnect,
+  WhereToListen
+} from "effect-tcp"
+import type { Address } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { BindToAddress, BindToPort, type Connection, Reader, Server, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
-import type { Address } from "effect-tcp"
 import { counters } from "../control.js"
 import {
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
   type BulkParams,
   type ChildConfig,
   type ChurnParams,
   type ConcParams,
-  type IdleParams,
   connectionByte,
-  type EchoParams,
-  type LinesParams,
-  type Scenario,
-  bulkAck,
-  bulkChunk,
-  bulkHeader,
   echoMessage,
+  type EchoParams,
+  type IdleParams,
   latencySummary,
   linesAck,
   linesChunk,
+  type LinesParams,
   linesSource,
-  readBulkHeader
+  readBulkHeader,
+  type Scenario
 } from "../protocol.js"
 import { type EffectClientScenario, runChild, timed } from "./effectMain.js"
 
@@ -80,7 +89,16 @@ const lines: Handler = (conn) =>
     yield* conn.writer.write(linesAck(acc.count, acc.length))
   })
 
-const handlers: Record<Scenario, Handler> = { bulk, echo, churn: echo, lines, conc: echo, backpressure: echo, accept: echo, idle: echo }
+const handlers: Record<Scenario, Handler> = {
+  bulk,
+  echo,
+  churn: echo,
+  lines,
+  conc: echo,
+  backpressure: echo,
+  accept: echo,
+  idle: echo
+}
 
 const server = (config: ChildConfig) =>
   Effect.gen(function*() {
@@ -168,7 +186,12 @@ const churnClient = (p: ChurnParams): EffectClientScenario => ({
           }))
         }
       }))
-      return { ok: true, check: `${p.count} one-byte echoes`, elapsedMs, metrics: { connPerS: p.count / (elapsedMs / 1000) } }
+      return {
+        ok: true,
+        check: `${p.count} one-byte echoes`,
+        elapsedMs,
+        metrics: { connPerS: p.count / (elapsedMs / 1000) }
+      }
     })
 })
 

@@ -1,34 +1,34 @@
 // @effect/platform-node's NodeSocket.makeNet / NodeSocketServer, used the way its own tests use
 // them: `server.run(socket => { const write = yield* socket.writer; yield* socket.run(handler) })`,
 // and on the client `socket.run` feeding a Mailbox (as Socket.toChannel does) plus `socket.writer`.
-import * as Socket from "@effect/platform/Socket"
-import type * as SocketServer from "@effect/platform/SocketServer"
 import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
+import * as Socket from "@effect/platform/Socket"
+import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { counters } from "../control.js"
 import {
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
   type BulkParams,
   type ChildConfig,
   type ChurnParams,
   type ConcParams,
-  type IdleParams,
   connectionByte,
-  type EchoParams,
-  type LinesParams,
-  type Scenario,
-  bulkAck,
-  bulkChunk,
-  bulkHeader,
   echoMessage,
+  type EchoParams,
+  type IdleParams,
   latencySummary,
   linesAck,
   linesChunk,
+  type LinesParams,
   linesSource,
-  readBulkHeader
+  readBulkHeader,
+  type Scenario
 } from "../protocol.js"
 import { type EffectClientScenario, runChild, timed } from "./effectMain.js"
 
@@ -95,7 +95,16 @@ const lines: Handler = (socket) =>
     yield* write(linesAck(acc.count, acc.length))
   })
 
-const handlers: Record<Scenario, Handler> = { bulk, echo, churn: echo, lines, conc: echo, backpressure: echo, accept: echo, idle: echo }
+const handlers: Record<Scenario, Handler> = {
+  bulk,
+  echo,
+  churn: echo,
+  lines,
+  conc: echo,
+  backpressure: echo,
+  accept: echo,
+  idle: echo
+}
 
 const server = (config: ChildConfig) =>
   Effect.gen(function*() {
@@ -220,7 +229,12 @@ const churnClient = (p: ChurnParams): EffectClientScenario => ({
           }))
         }
       }))
-      return { ok: true, check: `${p.count} one-byte echoes`, elapsedMs, metrics: { connPerS: p.count / (elapsedMs / 1000) } }
+      return {
+        ok: true,
+        check: `${p.count} one-byte echoes`,
+        elapsedMs,
+        metrics: { connPerS: p.count / (elapsedMs / 1000) }
+      }
     })
 })
 

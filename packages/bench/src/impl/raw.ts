@@ -4,30 +4,30 @@
 import * as net from "node:net"
 import { counters, fail, send, waitFor } from "../control.js"
 import {
+  type AcceptParams,
   type BackpressureParams,
+  bulkAck,
+  bulkChunk,
+  bulkHeader,
   type BulkParams,
+  checkPattern,
   type ChildConfig,
   type ChurnParams,
   type ClientResult,
   type ConcParams,
-  type AcceptParams,
-  type IdleParams,
   connectionByte,
-  type EchoParams,
-  type LinesParams,
-  type Scenario,
-  bulkAck,
-  bulkChunk,
-  bulkHeader,
-  checkPattern,
   echoMessage,
+  type EchoParams,
+  type IdleParams,
   latencySummary,
   linesAck,
   linesChunk,
+  type LinesParams,
   linesSource,
   patternChunk,
   patternSource,
-  readBulkHeader
+  readBulkHeader,
+  type Scenario
 } from "../protocol.js"
 
 const HOST = "127.0.0.1"
@@ -304,7 +304,9 @@ const linesClient = (p: LinesParams): ClientScenario => {
           socket.destroySoon()
           resolve({
             ok,
-            check: ok ? `ack ${JSON.stringify(ack)}` : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+            check: ok
+              ? `ack ${JSON.stringify(ack)}`
+              : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
             elapsedMs,
             metrics: { linesPerS: p.count / (elapsedMs / 1000) }
           })
