@@ -39,6 +39,20 @@ export interface TcpSocket<A extends Address> {
 }
 
 /**
+ * Options of an inet socket, for connected (`Tcp.ConnectOptions`) and accepted
+ * (`Server.ServerOptions`) connections alike; ignored for Unix sockets.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SocketOptions {
+  /** TCP_NODELAY (Nagle's algorithm off). Defaults to true. */
+  readonly noDelay?: boolean | undefined
+  /** TCP keep-alive: off (the default), on, or on with this idle time before the first probe. */
+  readonly keepAlive?: boolean | Duration.DurationInput | undefined
+}
+
+/**
  * A connection: the socket, its reader and its writer.
  *
  * @since 0.1.0

@@ -28,7 +28,6 @@
  */
 import type * as Metric from "effect/Metric"
 import * as metrics from "./internal/metrics.js"
-import * as reconnect from "./internal/reconnect.js"
 
 /**
  * The name of the tag that says which side of a connection a metric counts: `"client"` or
@@ -133,7 +132,7 @@ export const connectRetries: Metric.Metric.Counter<number> = metrics.connectRetr
  * @since 0.1.0
  * @category metrics
  */
-export const reconnects: Metric.Metric.Counter<number> = reconnect.reconnects
+export const reconnects: Metric.Metric.Counter<number> = metrics.reconnects
 
 /**
  * `effect_tcp_accepts_dropped_total`, tagged `cause`: connections a server accepted and closed

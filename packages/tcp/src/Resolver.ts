@@ -22,6 +22,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as dns from "node:dns"
+import { resolveReason } from "./internal/errno.js"
 
 /**
  * One address a name resolved to.
@@ -64,8 +65,6 @@ export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
   ) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
 }>() {}
 
-const notFoundCodes = new Set(["ENOTFOUND", "ENODATA", "EAI_NONAME", "EAI_NODATA", "EAI_FAIL"])
-
 /**
  * The system resolver: `dns.lookup` with `all: true`, in the order the system returns.
  *
@@ -77,14 +76,7 @@ export const system: Context.Tag.Service<Resolver> = {
     Effect.async<ReadonlyArray<ResolvedAddress>, ResolveError>((resume) => {
       dns.lookup(host, { all: true, family: family ?? 0 }, (error, addresses) => {
         if (error) {
-          const code = (error as NodeJS.ErrnoException).code
-          resume(Effect.fail(
-            new ResolveError({
-              host,
-              reason: code !== undefined && notFoundCodes.has(code) ? "HostNotFound" : "Unknown",
-              cause: error
-            })
-          ))
+          resume(Effect.fail(new ResolveError({ host, reason: resolveReason(error), cause: error })))
         } else {
           resume(Effect.succeed(addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))))
         }

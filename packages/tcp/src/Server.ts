@@ -50,7 +50,7 @@ import type * as Scope from "effect/Scope"
 import type { Address, Inet, Unix } from "./Address.js"
 import * as BindToAddress from "./BindToAddress.js"
 import * as BindToPort from "./BindToPort.js"
-import type { Connection } from "./Connection.js"
+import type { Connection, SocketOptions } from "./Connection.js"
 import * as internal from "./internal/server.js"
 import type { ReaderOptions } from "./Reader.js"
 import type { InvalidArgument, ListenError } from "./TcpError.js"
@@ -107,7 +107,9 @@ export type OnHandlerError<A extends Address, E> =
  * @since 0.1.0
  * @category models
  */
-export interface ServerOptions<A extends Address = Address, E = unknown> extends ReaderOptions, WriterOptions {
+export interface ServerOptions<A extends Address = Address, E = unknown>
+  extends ReaderOptions, WriterOptions, SocketOptions
+{
   /**
    * Handlers running at once. Defaults to 10,000; capped below the process's descriptor limit
    * (soft `RLIMIT_NOFILE` less `backlog` and 64 descriptors for the rest of the program).
@@ -126,10 +128,6 @@ export interface ServerOptions<A extends Address = Address, E = unknown> extends
   readonly shutdownGracePeriod?: Duration.DurationInput | undefined
   /** A connection with no byte read or written for this long has its handler interrupted. Defaults to none. */
   readonly idleTimeout?: Duration.DurationInput | undefined
-  /** TCP_NODELAY on accepted inet connections. Defaults to true. */
-  readonly noDelay?: boolean | undefined
-  /** TCP keep-alive on accepted inet connections: off (default), on, or on with this initial delay. */
-  readonly keepAlive?: boolean | Duration.DurationInput | undefined
 }
 
 /**

@@ -33,7 +33,7 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type * as net from "node:net"
 import type { Address } from "./Address.js"
-import type { Connection, TcpSocket } from "./Connection.js"
+import type { Connection, SocketOptions, TcpSocket } from "./Connection.js"
 import * as internal from "./internal/tcp.js"
 import type { ReaderOptions } from "./Reader.js"
 import type { ConnectError, InvalidArgument } from "./TcpError.js"
@@ -46,7 +46,7 @@ import type { WriterOptions } from "./Writer.js"
  * @since 0.1.0
  * @category models
  */
-export interface ConnectOptions extends ReaderOptions, WriterOptions {
+export interface ConnectOptions extends ReaderOptions, WriterOptions, SocketOptions {
   /** Bound on the handshakes (all addresses tried). Defaults to 10 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
   /** Bound on name resolution. Defaults to 10 seconds. */
@@ -55,10 +55,6 @@ export interface ConnectOptions extends ReaderOptions, WriterOptions {
   readonly interrupt?: Effect.Effect<unknown, unknown> | AbortSignal | undefined
   /** An unconnected socket to connect (for the first address tried). */
   readonly socket?: net.Socket | undefined
-  /** TCP_NODELAY for inet connections. Defaults to true. */
-  readonly noDelay?: boolean | undefined
-  /** TCP keep-alive: off (default), on, or on with this initial delay. */
-  readonly keepAlive?: boolean | Duration.DurationInput | undefined
   /** Resolve the host to this family only. */
   readonly family?: 4 | 6 | undefined
 }

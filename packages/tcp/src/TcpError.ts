@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
-import type { Address } from "./Address.js"
+import * as Address from "./Address.js"
 
 /**
  * Why a connection attempt failed.
@@ -31,7 +31,7 @@ export type ConnectErrorReason =
  * @category models
  */
 export interface ConnectAttempt {
-  readonly address: Address
+  readonly address: Address.Address
   readonly reason: ConnectErrorReason
   readonly cause: unknown
 }
@@ -53,7 +53,7 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
   /** @since 0.1.0 */
   override get message(): string {
     const detail = this.attempts.length > 1
-      ? ` (${this.attempts.map((a) => `${formatAddress(a.address)}: ${a.reason}`).join(", ")})`
+      ? ` (${this.attempts.map((a) => `${Address.format(a.address)}: ${a.reason}`).join(", ")})`
       : ""
     return `connect to ${this.target} failed: ${this.reason}${detail}${describeCause(this.cause)}`
   }
@@ -178,13 +178,6 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
  * @category models
  */
 export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument
-
-const formatAddress = (address: Address): string =>
-  address._tag === "Unix"
-    ? address.path
-    : address.host.includes(":")
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`
 
 const describeCause = (cause: unknown): string => {
   if (cause === undefined) return ""

@@ -22,6 +22,7 @@ import {
   WhereToConnect,
   WhereToListen
 } from "../src/index.js"
+import { eventually } from "./utils/eventually.js"
 import { freePort, rawServer, rawWrite, readToEnd } from "./utils/rawServer.js"
 import { recordingTracer } from "./utils/tracer.js"
 
@@ -48,18 +49,6 @@ const sideReading = (side: Metrics.Side) =>
 
 const delta = <A extends Record<string, number>>(before: A, after: A): A =>
   Object.fromEntries(Object.keys(before).map((k) => [k, after[k] - before[k]])) as A
-
-/** Polls until `check` holds (metrics of a closing connection are updated from its 'close' event). */
-const eventually = <A>(read: Effect.Effect<A>, check: (a: A) => boolean): Effect.Effect<A, Error> =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + 5_000
-    for (;;) {
-      const value = yield* read
-      if (check(value)) return value
-      if (Date.now() > deadline) return yield* Effect.fail(new Error(`condition not met: ${JSON.stringify(value)}`))
-      yield* Effect.sleep("10 millis")
-    }
-  })
 
 describe("Metrics", () => {
   it.live("client connections: opened, open, closed, bytes counted when the connection closes", () =>

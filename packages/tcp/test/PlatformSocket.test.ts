@@ -12,7 +12,8 @@ import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import { Tcp, WhereToConnect } from "../src/index.js"
 import * as PlatformSocket from "../src/PlatformSocket.js"
-import { freePort, rawServer, rawWrite, readToEnd, tempDir, ticks } from "./utils/rawServer.js"
+import { freePort, rawServer, rawWrite, readToEnd, ticks } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 
 const decoder = new TextDecoder()
 const text = (chunks: ReadonlyArray<Uint8Array>) => decoder.decode(Buffer.concat(chunks))

@@ -14,7 +14,7 @@ import * as Scope from "effect/Scope"
 import * as path from "node:path"
 import { Address, BindToAddress, BindToPort, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
 import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
-import { tempDir } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 
 const local = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
 

@@ -15,7 +15,8 @@ import type * as net from "node:net"
 import * as path from "node:path"
 import { Metrics, Reconnect, Resolver, WhereToConnect } from "../src/index.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
-import { freePort, rawServer, readToEnd, tempDir } from "./utils/rawServer.js"
+import { freePort, rawServer, readToEnd } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 import { recordingTracer } from "./utils/tracer.js"
 
 const retries = Metric.value(Metrics.connectRetries).pipe(Effect.map((s) => s.count))

@@ -23,7 +23,7 @@ import * as path from "node:path"
 import { BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "../src/index.js"
 import * as PlatformSocket from "../src/PlatformSocket.js"
 import * as PlatformSocketServer from "../src/PlatformSocketServer.js"
-import { tempDir } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 
 class MathRpcs extends RpcGroup.make(
   Rpc.make("Add", { payload: { a: Schema.Number, b: Schema.Number }, success: Schema.Number }),

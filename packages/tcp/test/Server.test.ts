@@ -12,12 +12,15 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import * as net from "node:net"
 import * as Address from "../src/Address.js"
 import { BindToAddress, BindToPort, type Connection, Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
-import { isNormalEnd, listenReason } from "../src/internal/server.js"
+import { listenReason } from "../src/internal/errno.js"
+import { isNormalEnd } from "../src/internal/server.js"
 import { ReadError, WriteError } from "../src/TcpError.js"
-import { ask, echo, eventually, fds, localhost, target } from "./utils/server.js"
+import { eventually } from "./utils/eventually.js"
+import { fdCount } from "./utils/fds.js"
+import { rawServer } from "./utils/rawServer.js"
+import { ask, echo, localhost, target } from "./utils/server.js"
 
 // Real sockets only: 127.0.0.1 and ::1, ports chosen by the OS.
 
@@ -130,36 +133,27 @@ describe("Server", () => {
 
     it.scopedLive("an address in use is a ListenError AddressInUse, and nothing leaks", () =>
       Effect.gen(function*() {
-        const raw = net.createServer()
-        yield* Effect.async<void>((resume) => {
-          raw.listen(0, "127.0.0.1", () => resume(Effect.void))
-        })
-        yield* Effect.addFinalizer(() =>
-          Effect.async<void>((resume) => {
-            raw.close(() => resume(Effect.void))
-          })
-        )
-        const port = (raw.address() as net.AddressInfo).port
-        const before = fds()
+        const { port } = yield* rawServer()
+        const before = fdCount()
         const error = yield* Effect.flip(
           Effect.scoped(Server.make(WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPort(port)), echo))
         )
         assert.strictEqual(error._tag, "ListenError")
         assert.strictEqual(error._tag === "ListenError" && error.reason, "AddressInUse")
         assert.include(error.message, `127.0.0.1:${port}`)
-        assert.strictEqual(fds(), before)
+        assert.strictEqual(fdCount(), before)
       }))
 
     it.scopedLive("an address that is not local is AddressNotAvailable", () =>
       Effect.gen(function*() {
-        const before = fds()
+        const before = fdCount()
         const error = yield* Effect.flip(
           Effect.scoped(
             Server.make(WhereToListen.bindTo(BindToAddress.Address("192.0.2.1"), BindToPort.OnPortChosenByOs), echo)
           )
         )
         assert.strictEqual(error._tag === "ListenError" && error.reason, "AddressNotAvailable")
-        assert.strictEqual(fds(), before)
+        assert.strictEqual(fdCount(), before)
       }))
 
     it.scopedLive("a path the process may not create is PermissionDenied", () =>
@@ -182,7 +176,7 @@ describe("Server", () => {
 
     it.scopedLive("bad arguments are InvalidArgument, before any descriptor is opened", () =>
       Effect.gen(function*() {
-        const before = fds()
+        const before = fdCount()
         const cases: ReadonlyArray<readonly [string, Effect.Effect<unknown, unknown, Scope.Scope>]> = [
           ["port", Server.make(WhereToListen.onPort(70000), echo)],
           ["port", Server.make(WhereToListen.onPort(-1), echo)],
@@ -222,7 +216,7 @@ describe("Server", () => {
             assert.strictEqual(value.argument, argument)
           }
         }
-        assert.strictEqual(fds(), before)
+        assert.strictEqual(fdCount(), before)
       }))
   })
 
@@ -265,7 +259,7 @@ describe("Server", () => {
         const first = yield* Tcp.connect(target(server.listeningOn))
         assert.deepStrictEqual(yield* first.reader.readLine, Option.some("served"))
         const held = yield* Tcp.connect(target(server.listeningOn))
-        yield* eventually(Effect.map(server.numWaiting, (n) => n === 1), "the held client")
+        yield* eventually(server.numWaiting, (n) => n === 1, "the held client")
         yield* server.close()
         assert.strictEqual(yield* server.numWaiting, 0)
         assert.deepStrictEqual(yield* held.reader.readLine, Option.none())
@@ -310,7 +304,7 @@ describe("Server", () => {
         yield* Effect.scoped(Effect.gen(function*() {
           const client = yield* Tcp.connect(target(server.listeningOn))
           yield* client.writer.writeLine("go")
-          yield* eventually(Effect.map(server.numConnections, (n) => n === 1), "the handler")
+          yield* eventually(server.numConnections, (n) => n === 1, "the handler")
           const start = Date.now()
           const closing = yield* Effect.fork(Scope.close(serverScope, Exit.void))
           assert.deepStrictEqual(yield* client.reader.readLine, Option.some("late but complete"))
@@ -360,7 +354,7 @@ describe("Server", () => {
           const served = yield* Tcp.connect(target(server.listeningOn))
           assert.deepStrictEqual(yield* served.reader.readLine, Option.some("busy"))
           const held = yield* Tcp.connect(target(server.listeningOn))
-          yield* eventually(Effect.map(server.numWaiting, (n) => n === 1), "the held client")
+          yield* eventually(server.numWaiting, (n) => n === 1, "the held client")
           yield* Scope.close(serverScope, Exit.void)
           assert.deepStrictEqual(yield* held.reader.readLine, Option.none())
           assert.deepStrictEqual(yield* served.reader.readLine, Option.none())
@@ -421,7 +415,7 @@ describe("Server", () => {
       return Effect.scoped(Effect.gen(function*() {
         const server = yield* Server.make(localhost, failing)
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("fail"))
-        yield* eventually(Effect.sync(() => logs.some((log) => log.level === "ERROR")), "the log")
+        yield* eventually(Effect.sync(() => logs), (all) => all.some((log) => log.level === "ERROR"), "the log")
         const logged = logs.find((log) => log.level === "ERROR")!
         assert.include(Cause.pretty(logged.cause), "boom")
         assert.deepStrictEqual(yield* ask(server.listeningOn, "ok"), Option.some("fine"))
@@ -435,7 +429,7 @@ describe("Server", () => {
         const server = yield* Server.make(localhost, failing, { onHandlerError: "ignore" })
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("fail"))
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("die"))
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "the handlers to end")
+        yield* eventually(server.numConnections, (n) => n === 0, "the handlers to end")
         assert.deepStrictEqual(yield* ask(server.listeningOn, "ok"), Option.some("fine"))
         assert.deepStrictEqual(logs.filter((log) => log.level === "ERROR"), [])
       })).pipe(Effect.provide(layer))
@@ -451,9 +445,9 @@ describe("Server", () => {
           target(server.listeningOn),
           (conn) => Effect.as(conn.writer.writeLine("fail"), conn.socket.localAddress)
         )
-        yield* eventually(Effect.map(Ref.get(calls), (all) => all.length === 1), "the first call")
+        yield* eventually(Ref.get(calls), (all) => all.length === 1, "the first call")
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("die"))
-        yield* eventually(Effect.map(Ref.get(calls), (all) => all.length === 2), "the second call")
+        yield* eventually(Ref.get(calls), (all) => all.length === 2, "the second call")
         const [first, second] = yield* Ref.get(calls)
         assert.deepStrictEqual(first.address, clientAddress)
         assert.deepStrictEqual(Cause.failures(first.cause).pipe((c) => [...c]), ["boom"])
@@ -527,7 +521,7 @@ describe("Server", () => {
             yield* client.reader.readLine
             yield* client.socket.reset
           }))
-          yield* eventually(Effect.map(server.numConnections, (n) => n === 0), `the ${mode} handler to end`)
+          yield* eventually(server.numConnections, (n) => n === 0, `the ${mode} handler to end`)
         }
         assert.deepStrictEqual((yield* Ref.get(endings)).sort(), ["ReadError:Reset", "WriteError:ConsumerLeft"])
         assert.strictEqual(yield* Ref.get(calls), 0)
@@ -588,7 +582,7 @@ describe("Server", () => {
         yield* Deferred.succeed(counted, server.numConnections)
         const line = yield* ask(server.listeningOn, "x")
         assert.deepStrictEqual(line, Option.some("bye"))
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "the connection to close")
+        yield* eventually(server.numConnections, (n) => n === 0, "the connection to close")
         assert.deepStrictEqual(yield* Ref.get(order), ["handler scope (1 open)"])
       }))
 

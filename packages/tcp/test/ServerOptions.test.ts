@@ -12,9 +12,10 @@ import type * as net from "node:net"
 import type * as Address from "../src/Address.js"
 import { type Connection, Server, Tcp } from "../src/index.js"
 import * as metrics from "../src/internal/metrics.js"
-import { capMaxConnections, descriptorLimit } from "../src/internal/server.js"
 import { Admission, type Rejection } from "../src/internal/serverAdmission.js"
-import { ask, echo, eventually, localhost, target } from "./utils/server.js"
+import { capMaxConnections, descriptorLimit } from "../src/internal/serverConfig.js"
+import { eventually } from "./utils/eventually.js"
+import { ask, echo, localhost, target } from "./utils/server.js"
 
 // Every option of Server.make with its observable effect, on real sockets (127.0.0.1).
 
@@ -82,8 +83,8 @@ describe("Server options", () => {
           const client = yield* Tcp.connect(target(server.listeningOn))
           yield* client.writer.writeLine(String(i))
           clients.push(client)
-          if (i === 0) yield* eventually(Effect.map(Ref.get(order), (all) => all.length === 1), "the first handler")
-          else yield* eventually(Effect.map(server.numWaiting, (n) => n === i), `client ${i} to be held`)
+          if (i === 0) yield* eventually(Ref.get(order), (all) => all.length === 1, "the first handler")
+          else yield* eventually(server.numWaiting, (n) => n === i, `client ${i} to be held`)
         }
         assert.strictEqual(yield* server.numConnections, 1)
         const early = yield* Effect.timeoutOption(clients[1].reader.readLine, 150)
@@ -107,11 +108,11 @@ describe("Server options", () => {
         )
         const overflowBefore = yield* dropped("overflow")
         const served = yield* Tcp.connect(target(server.listeningOn))
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 1), "the first handler")
+        yield* eventually(server.numConnections, (n) => n === 1, "the first handler")
         const held = []
         for (let i = 1; i <= 2; i++) {
           held.push(yield* Tcp.connect(target(server.listeningOn)))
-          yield* eventually(Effect.map(server.numWaiting, (n) => n === i), `held client ${i}`)
+          yield* eventually(server.numWaiting, (n) => n === i, `held client ${i}`)
         }
         for (let i = 0; i < 2; i++) {
           const extra = yield* Tcp.connect(target(server.listeningOn))
@@ -284,7 +285,7 @@ describe("Server options", () => {
         assert.isAtLeast(idle, 150)
         assert.isBelow(idle, 3000)
         assert.isTrue(yield* Ref.get(interrupted))
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "the connection to close")
+        yield* eventually(server.numConnections, (n) => n === 0, "the connection to close")
         assert.strictEqual(yield* Ref.get(reported), 0)
       }))
 
@@ -301,11 +302,11 @@ describe("Server options", () => {
         })
         const quick = yield* Tcp.connect(target(server.listeningOn))
         const patient = yield* Tcp.connect(target(slow.listeningOn))
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 1), "the handler")
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "the torn-down connection", 3000)
+        yield* eventually(server.numConnections, (n) => n === 1, "the handler")
+        yield* eventually(server.numConnections, (n) => n === 0, "the torn-down connection", 3000)
         assert.strictEqual(yield* slow.numConnections, 1, "still flushing within its 10 s bound")
         yield* patient.socket.reset
-        yield* eventually(Effect.map(slow.numConnections, (n) => n === 0), "the reset connection")
+        yield* eventually(slow.numConnections, (n) => n === 0, "the reset connection")
         yield* quick.socket.reset
       }))
 
@@ -322,7 +323,7 @@ describe("Server options", () => {
             Ref.update(reasons, (all) => [...all, ...[...Cause.failures(cause)].map((e) => e.reason)])
         })
         const client = yield* Tcp.connect(target(server.listeningOn))
-        yield* eventually(Effect.map(Ref.get(reasons), (all) => all.length > 0), "the age limit", 8000)
+        yield* eventually(Ref.get(reasons), (all) => all.length > 0, "the age limit", 8000)
         assert.deepStrictEqual(yield* Ref.get(reasons), ["BufferAgeLimitExceeded"])
         yield* client.socket.reset
       }))
@@ -364,7 +365,7 @@ describe("Server options", () => {
             }
           }), { writerBufferSize: 16 * 1024, bufferAgeLimit: "unlimited" })
         const client = yield* Tcp.connect(target(server.listeningOn))
-        yield* eventually(Effect.map(Ref.get(peak), (p) => p > 0), "the kernel's buffers to fill")
+        yield* eventually(Ref.get(peak), (p) => p > 0, "the kernel's buffers to fill")
         yield* Effect.sleep(200)
         const observed = yield* Ref.get(peak)
         assert.isAtMost(observed, 16 * 1024 + 16 * 1024)

@@ -7,11 +7,13 @@ import * as Scope from "effect/Scope"
 import * as fc from "fast-check"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
 import * as path from "node:path"
 import type * as Address from "../src/Address.js"
 import { type Connection, Server, Tcp, WhereToListen } from "../src/index.js"
-import { echo, eventually, fds, localhost, target } from "./utils/server.js"
+import { eventually } from "./utils/eventually.js"
+import { fdCount } from "./utils/fds.js"
+import { echo, localhost, target } from "./utils/server.js"
+import { tempDir } from "./utils/tempDir.js"
 
 // No descriptor is left behind: counted in /proc/self/fd, exactly (no slack), around real sockets.
 
@@ -58,10 +60,10 @@ describe("Server resources", () => {
   it.live("1,000 connections leave the descriptor count where it was", () =>
     Effect.gen(function*() {
       yield* warmUp
-      const baseline = fds()
+      const baseline = fdCount()
       yield* Effect.scoped(Effect.gen(function*() {
         const server = yield* Server.make(localhost, echo, { maxConnections: 40 })
-        const withServer = fds()
+        const withServer = fdCount()
         const replies = yield* Effect.forEach(
           Array.from({ length: 1000 }, (_, i) => i),
           (i) =>
@@ -74,16 +76,16 @@ describe("Server resources", () => {
           replies,
           Array.from({ length: 1000 }, (_, i) => i % 10 === 0 ? `visit ${i}` : `visit ${i}\n`)
         )
-        yield* eventually(Effect.map(server.numConnections, (n) => n === 0), "every connection to close")
-        assert.strictEqual(fds(), withServer, "the listener's descriptor only")
+        yield* eventually(server.numConnections, (n) => n === 0, "every connection to close")
+        assert.strictEqual(fdCount(), withServer, "the listener's descriptor only")
       }))
-      assert.strictEqual(fds(), baseline)
+      assert.strictEqual(fdCount(), baseline)
     }))
 
   it.live("connections cut short by a close of the server leave nothing behind", () =>
     Effect.gen(function*() {
       yield* warmUp
-      const baseline = fds()
+      const baseline = fdCount()
       yield* Effect.scoped(Effect.gen(function*() {
         const server = yield* Server.make(localhost, (conn) => Effect.zipRight(echo(conn), Effect.never), {
           maxConnections: 5,
@@ -96,11 +98,8 @@ describe("Server resources", () => {
           { concurrency: 20 }
         )
         yield* eventually(
-          Effect.zipWith(
-            server.numConnections,
-            server.numWaiting,
-            (running, waiting) => running === 5 && waiting === 10
-          ),
+          Effect.all([server.numConnections, server.numWaiting]),
+          ([running, waiting]) => running === 5 && waiting === 10,
           "the handlers to start"
         )
         yield* server.close({ closeExistingConnections: true })
@@ -110,15 +109,14 @@ describe("Server resources", () => {
           assert.isTrue(line._tag === "Left" || Option.isNone(line.right))
         }
       }))
-      assert.strictEqual(fds(), baseline)
+      assert.strictEqual(fdCount(), baseline)
     }))
 
   it.live("interrupting a server while it starts leaves no descriptor and no socket file", () =>
     Effect.gen(function*() {
       yield* warmUp
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "etcp-"))
-      yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-      const baseline = fds()
+      const dir = yield* tempDir
+      const baseline = fdCount()
       for (let i = 0; i < 30; i++) {
         const where = i % 2 === 0 ? localhost : WhereToListen.onFile(path.join(dir, `s${i}.sock`))
         const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(Server.make(where, echo), Effect.never)))
@@ -126,7 +124,7 @@ describe("Server resources", () => {
         if (i % 3 === 2) yield* Effect.sleep(2)
         yield* Fiber.interrupt(fiber)
       }
-      assert.strictEqual(fds(), baseline)
+      assert.strictEqual(fdCount(), baseline)
       assert.deepStrictEqual(fs.readdirSync(dir), [])
     }).pipe(Effect.scoped))
 
@@ -176,7 +174,7 @@ describe("Server resources", () => {
 
   const scenario = (config: Setup, ops: ReadonlyArray<Op>) =>
     Effect.gen(function*() {
-      const before = fds()
+      const before = fdCount()
       const serverScope = yield* Scope.make()
       const server = yield* Scope.extend(
         Server.make(localhost, handlers[config.handler], {
@@ -228,7 +226,7 @@ describe("Server resources", () => {
         ? Effect.zipRight(closeServer, closeClients)
         : Effect.zipRight(closeClients, closeServer)
       yield* Effect.ignore(server.closeFinishedAndHandlersDetermined)
-      const after = fds()
+      const after = fdCount()
       return { before, after, numConnections: yield* server.numConnections, numWaiting: yield* server.numWaiting }
     }).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("scenario timed out") }))
 

@@ -3,18 +3,15 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as Address from "../src/Address.js"
 import { Server, Tcp, WhereToConnect, WhereToListen } from "../src/index.js"
-import { echo, eventually, fds } from "./utils/server.js"
+import { eventually } from "./utils/eventually.js"
+import { fdCount } from "./utils/fds.js"
+import { echo } from "./utils/server.js"
+import { tempDir } from "./utils/tempDir.js"
 
 // Unix-domain socket servers, in a temporary directory of their own.
-
-const tempDir = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "etcp-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
 
 const ask = (file: string, line: string) =>
   Tcp.withConnection(WhereToConnect.file(file), (conn) =>
@@ -107,12 +104,12 @@ describe("Server on Unix sockets", () => {
       const dir = yield* tempDir
       const file = path.join(dir, "live.sock")
       const live = yield* Server.make(WhereToListen.onFile(file), echo)
-      const before = fds()
+      const before = fdCount()
       const error = yield* Effect.flip(Effect.scoped(Server.make(WhereToListen.onFile(file), echo)))
       assert.strictEqual(error._tag === "ListenError" && error.reason, "AddressInUse")
       // The probe that found the live server was a connection to it: wait until it is closed.
-      yield* eventually(Effect.map(live.numConnections, (n) => n === 0), "the probe connection to close")
-      assert.strictEqual(fds(), before)
+      yield* eventually(live.numConnections, (n) => n === 0, "the probe connection to close")
+      assert.strictEqual(fdCount(), before)
       assert.isTrue(isSocket(file), "the live server's file is still there")
       assert.deepStrictEqual(yield* ask(file, "still here"), Option.some("still here"))
     }))
@@ -146,12 +143,12 @@ describe("Server on Unix sockets", () => {
   it.scopedLive("a path longer than the OS allows is InvalidArgument, and nothing is opened", () =>
     Effect.gen(function*() {
       const dir = yield* tempDir
-      const before = fds()
+      const before = fdCount()
       const file = path.join(dir, "é".repeat(60))
       const error = yield* Effect.flip(Effect.scoped(Server.make(WhereToListen.onFile(file), echo)))
       assert.strictEqual(error._tag, "InvalidArgument")
       assert.strictEqual(error._tag === "InvalidArgument" && error.argument, "path")
-      assert.strictEqual(fds(), before)
+      assert.strictEqual(fdCount(), before)
       assert.deepStrictEqual(fs.readdirSync(dir), [])
     }))
 

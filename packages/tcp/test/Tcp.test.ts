@@ -23,9 +23,9 @@ import {
   rawServer,
   rawWrite,
   readToEnd,
-  tempDir,
   ticks
 } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 
 const where = (port: number, host = "127.0.0.1") => WhereToConnect.hostAndPort(host, port)
 

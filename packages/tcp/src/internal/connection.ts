@@ -13,9 +13,10 @@ import type * as net from "node:net"
 import * as Address from "../Address.js"
 import type * as Connection from "../Connection.js"
 import { ReadError, WriteError } from "../TcpError.js"
+import { readError, writeError } from "./errno.js"
 import * as metrics from "./metrics.js"
 import { type ReaderConfig, ReaderImpl } from "./reader.js"
-import { writeErrorFromNode, type WriterConfig, WriterImpl } from "./writer.js"
+import { type WriterConfig, WriterImpl } from "./writer.js"
 
 const readerClosed = new ReadError({ reason: "Closed" })
 const writerClosed = new WriteError({ reason: "Closed" })
@@ -70,13 +71,6 @@ export const makeTcpSocket = <A extends Address.Address>(
   reset: resetSocket(socket)
 })
 
-const readErrorFromNode = (error: unknown): ReadError => {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return code === "ECONNRESET" || code === "EPIPE" || code === "ECONNABORTED" || code === "ETIMEDOUT"
-    ? new ReadError({ reason: "Reset", cause: error })
-    : new ReadError({ reason: "Unknown", cause: error })
-}
-
 /** Where an attached socket keeps its connection, for the shared event listeners below. */
 const attachedKey: unique symbol = Symbol("effect-tcp/attached")
 
@@ -105,8 +99,8 @@ function onEnd(this: AttachedSocket): void {
 }
 function onError(this: AttachedSocket, error: Error): void {
   const attached = this[attachedKey]
-  attached.reader.fail(readErrorFromNode(error))
-  attached.writer.fail(writeErrorFromNode(error))
+  attached.reader.fail(readError(error))
+  attached.writer.fail(writeError(error))
 }
 function onClose(this: AttachedSocket): void {
   const attached = this[attachedKey]

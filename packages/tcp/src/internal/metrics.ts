@@ -65,6 +65,12 @@ export const connectRetries = Metric.counter("effect_tcp_connect_retries_total",
   incremental: true
 })
 
+/** Connections that `Reconnect.make` replaced after the one it had dropped. */
+export const reconnects = Metric.counter("effect_tcp_reconnects_total", {
+  description: "Connections re-dialed by Reconnect.layer/make after the previous one dropped",
+  incremental: true
+})
+
 /** Per-connection counters, closed over one side's tags. */
 export interface SideCounters {
   readonly opened: () => void
@@ -98,3 +104,7 @@ export const acceptDropped = (cause: "drop" | "overflow"): void =>
   acceptsDropped.unsafeUpdate(1, [MetricLabel.make("cause", cause)])
 
 export const bufferAgeLimitTripped = (): void => bufferAgeLimitTrips.unsafeUpdate(1, [])
+
+export const connectRetried = (): void => connectRetries.unsafeUpdate(1, [])
+
+export const reconnected = (): void => reconnects.unsafeUpdate(1, [])

@@ -11,7 +11,6 @@ import * as SocketServer from "@effect/platform/SocketServer"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -24,9 +23,8 @@ import type { InvalidArgument, ListenError } from "../TcpError.js"
 import type * as WhereToListen from "../WhereToListen.js"
 import { fromConnection } from "./platformSocket.js"
 import * as internalServer from "./server.js"
-
-/** As `Server`'s default `shutdownGracePeriod`. */
-const defaultGracePeriod = "10 seconds"
+import { checkShutdownGracePeriod } from "./serverConfig.js"
+import { validate } from "./validate.js"
 
 /** A `run` in progress: serves one connection until the run ends. */
 interface Run {
@@ -53,10 +51,7 @@ export const make = <W extends WhereToListen.WhereToListen>(
     const latch = yield* Effect.makeLatch(false)
     const started = yield* Deferred.make<Server.Server<Server.AddressOf<W>, Server.ListeningOn<W>, unknown>>()
     const reportErrors = options?.onHandlerError !== undefined
-    const grace = Option.getOrElse(
-      Duration.decodeUnknown(options?.shutdownGracePeriod ?? defaultGracePeriod),
-      () => Duration.decode(defaultGracePeriod)
-    )
+    const grace = yield* validate(() => checkShutdownGracePeriod(options?.shutdownGracePeriod))
 
     /** The latest run, once there is one; `none` when the server closed first. */
     const currentRun: Effect.Effect<Option.Option<Run>> = Effect.suspend(() =>

@@ -9,7 +9,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
-import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
@@ -24,20 +23,7 @@ import type { WhereToConnect } from "../WhereToConnect.js"
 import * as WhereToConnectModule from "../WhereToConnect.js"
 import * as metrics from "./metrics.js"
 import * as internalTcp from "./tcp.js"
-
-/** Connections that `Reconnect.make` replaced after the one it had dropped. */
-export const reconnects = Metric.counter("effect_tcp_reconnects_total", {
-  description: "Connections re-dialed by Reconnect.layer/make after the previous one dropped",
-  incremental: true
-})
-
-const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-    Effect.clockWith((clock) =>
-      Effect.sync(() => {
-        if (Option.isSome(span)) span.value.event(name, clock.unsafeCurrentTimeNanos(), attributes)
-      })
-    ))
+import { spanEvent } from "./tracing.js"
 
 /** @internal */
 export const isTransient = (
@@ -66,7 +52,7 @@ export const connectWithRetry = <A extends Address, Out, R>(
     const driver = yield* Schedule.driver(schedule)
     const transient = options?.isTransient ?? ((error: ConnectError) => isTransient(error, options))
     for (let attempt = 1;; attempt++) {
-      if (attempt > 1) metrics.connectRetries.unsafeUpdate(1, [])
+      if (attempt > 1) metrics.connectRetried()
       const exit = yield* Effect.exit(internalTcp.connect(where, options))
       if (Exit.isSuccess(exit)) {
         yield* spanEvent("effect-tcp.connect.succeeded", { "effect-tcp.attempt": attempt })
@@ -146,7 +132,7 @@ export const make = <A extends Address, Out, R>(
         generation++
         const next: Live<A> = { connection: exit.value, generation, scope }
         live = next
-        if (generation > 1) reconnects.unsafeUpdate(1, [])
+        if (generation > 1) metrics.reconnected()
         yield* SubscriptionRef.set(state, { _tag: "Connected", connection: next.connection, generation })
         if (previous !== undefined) yield* Scope.close(previous.scope, Exit.void)
         return next

@@ -1,7 +1,7 @@
 /**
- * The server: listening (with retries and stale Unix-socket replacement), admission of accepted
- * sockets (see `serverAdmission.ts`), one fiber per connection, and the close and shutdown
- * protocols.
+ * Serving: admission of accepted sockets (see `serverAdmission.ts`), one fiber per connection,
+ * and the close and shutdown protocols. The configuration is checked in `serverConfig.ts`; the
+ * listener is bound in `serverListen.ts`.
  *
  * Accepting costs no fiber: the listener's `'connection'` callback decides synchronously, and a
  * connection that is served gets exactly one fiber, forked into a `FiberSet`. A fiber's observer
@@ -15,32 +15,29 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import * as fs from "node:fs"
-import * as net from "node:net"
+import type * as net from "node:net"
 import * as Address from "../Address.js"
-import type * as BindToAddress from "../BindToAddress.js"
-import type * as BindToPort from "../BindToPort.js"
 import type * as Connection from "../Connection.js"
 import type * as Server from "../Server.js"
-import { type InvalidArgument, ListenError, type ListenErrorReason, ReadError, WriteError } from "../TcpError.js"
-import * as WhereToListen from "../WhereToListen.js"
+import { type InvalidArgument, type ListenError, ReadError, WriteError } from "../TcpError.js"
+import type * as WhereToListen from "../WhereToListen.js"
 import { type Attached, attachNow, closeSocket, inetAddresses, makeTcpSocket, release } from "./connection.js"
 import * as metrics from "./metrics.js"
-import * as options from "./options.js"
-import type { ReaderConfig } from "./reader.js"
+import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
-import type { WriterConfig } from "./writer.js"
+import { type ServerConfig, serverConfig } from "./serverConfig.js"
+import { listen, type Listeners } from "./serverListen.js"
+import { validate } from "./validate.js"
 
 /** The same symbol as `Server.TypeId` (`Symbol.for`), without a runtime import of `Server.ts`. */
 const TypeId: Server.TypeId = Symbol.for("effect-tcp/Server") as Server.TypeId
@@ -56,319 +53,6 @@ const connectionSpan = "effect-tcp.server.connection"
 const flatten = (text: string): void => {
   void ((text as unknown as number) | 0)
 }
-
-/** Async's defaults for `Tcp.Server.create`. */
-const serverDefaults = {
-  maxConnections: 10_000,
-  backlog: 64,
-  maxAcceptsPerBatch: 1,
-  shutdownGracePeriod: Duration.seconds(10)
-} as const
-
-/** Descriptors kept free below the process limit, besides `backlog` held connections. */
-const reservedDescriptors = 64
-/** Attempts to bind an OS-chosen port that met "address in use". */
-const portRetries = 8
-/** Attempts to replace a stale Unix socket file. */
-const staleRetries = 3
-/** Bound on the connect that tells a stale Unix socket file from a live one. */
-const probeTimeoutMillis = 1000
-/** Largest delay `setTimeout` takes. */
-const maxTimer = 2 ** 31 - 1
-
-// -------------------------------------------------------------------------------------------------
-// Configuration
-
-type Plan =
-  | { readonly _tag: "Inet"; readonly host: string | undefined; readonly port: number }
-  | { readonly _tag: "Unix"; readonly path: string }
-
-type Policy<E> =
-  | { readonly _tag: "Log" }
-  | { readonly _tag: "Ignore" }
-  | { readonly _tag: "Raise" }
-  | {
-    readonly _tag: "Call"
-    readonly f: (address: Address.Address, cause: Cause.Cause<E>) => Effect.Effect<void>
-  }
-
-interface Config<E> {
-  readonly plan: Plan
-  readonly target: string
-  readonly maxConnections: number
-  readonly backlog: number
-  readonly maxAcceptsPerBatch: number
-  readonly drop: boolean
-  readonly policy: Policy<E>
-  readonly shutdownGracePeriod: Duration.Duration
-  /** Milliseconds, or `undefined` for none. */
-  readonly idleTimeout: number | undefined
-  readonly noDelay: boolean
-  readonly keepAlive: options.KeepAlive
-  readonly reader: ReaderConfig
-  readonly writer: WriterConfig
-}
-
-const bindHost = (address: BindToAddress.BindToAddress | undefined): string | undefined => {
-  switch (address?._tag) {
-    case "AllAddresses":
-      // No host: Node binds dual-stack `::` and falls back to `0.0.0.0` where IPv6 is off.
-      return undefined
-    case "Localhost":
-      return "127.0.0.1"
-    case "Address": {
-      const ip: unknown = address.ip
-      if (typeof ip !== "string" || net.isIP(ip) === 0) {
-        return options.invalidArgument("address", `expected an IPv4 or IPv6 address, got ${String(ip)}`)
-      }
-      return ip
-    }
-    default:
-      return options.invalidArgument("address", "expected a BindToAddress")
-  }
-}
-
-const bindPort = (port: BindToPort.BindToPort | undefined): number => {
-  switch (port?._tag) {
-    case "OnPortChosenByOs":
-      return 0
-    case "OnPort":
-      return options.checkPort("port", port.port)
-    default:
-      return options.invalidArgument("port", "expected a BindToPort")
-  }
-}
-
-const plan = (where: WhereToListen.WhereToListen | undefined): Plan => {
-  switch (where?._tag) {
-    case "Inet":
-      return { _tag: "Inet", host: bindHost(where.address), port: bindPort(where.port) }
-    case "Unix":
-      return { _tag: "Unix", path: options.checkUnixPath("path", where.path) }
-    default:
-      return options.invalidArgument("where", "expected a WhereToListen")
-  }
-}
-
-const policy = <E>(input: unknown): Policy<E> => {
-  if (input === undefined) return { _tag: "Log" }
-  if (input === "ignore") return { _tag: "Ignore" }
-  if (input === "raise") return { _tag: "Raise" }
-  if (typeof input === "function") {
-    return { _tag: "Call", f: input as (address: Address.Address, cause: Cause.Cause<E>) => Effect.Effect<void> }
-  }
-  return options.invalidArgument("onHandlerError", `expected "ignore", "raise" or a function, got ${String(input)}`)
-}
-
-/** The soft limit on open descriptors, from `/proc/self/limits` (Node has no getrlimit). */
-export const descriptorLimit = (): number | undefined => {
-  try {
-    const match = /^Max open files\s+(\S+)/m.exec(fs.readFileSync("/proc/self/limits", "utf8"))
-    if (match === null) return undefined
-    const limit = Number(match[1])
-    return Number.isInteger(limit) && limit > 0 ? limit : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** `maxConnections`, capped so that connections and held sockets stay below the descriptor limit. */
-export const capMaxConnections = (requested: number, backlog: number, limit: number | undefined): number =>
-  limit === undefined ? requested : Math.min(requested, Math.max(1, limit - backlog - reservedDescriptors))
-
-/**
- * `options.checkDuration`, refusing negative and NaN numbers too (Effect's `Duration.decode`
- * clamps them to zero, which would turn a mistake into "no timeout").
- */
-const checkDuration = (argument: string, input: unknown, fallback: Duration.Duration): number => {
-  if (typeof input === "number" && !(input >= 0)) {
-    return options.invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
-  }
-  return options.checkDuration(argument, input, fallback)
-}
-
-const config = <E>(
-  where: WhereToListen.WhereToListen,
-  opts: Server.ServerOptions<Address.Address, E> | undefined
-): Config<E> => {
-  const bind = plan(where)
-  const backlog = options.checkCount("backlog", opts?.backlog, serverDefaults.backlog)
-  const idle = opts?.idleTimeout === undefined ? 0 : checkDuration("idleTimeout", opts.idleTimeout, Duration.zero)
-  const grace = checkDuration("shutdownGracePeriod", opts?.shutdownGracePeriod, serverDefaults.shutdownGracePeriod)
-  return {
-    plan: bind,
-    target: WhereToListen.format(where),
-    maxConnections: capMaxConnections(
-      options.checkSize("maxConnections", opts?.maxConnections, serverDefaults.maxConnections, true),
-      backlog,
-      descriptorLimit()
-    ),
-    backlog,
-    maxAcceptsPerBatch: options.checkSize(
-      "maxAcceptsPerBatch",
-      opts?.maxAcceptsPerBatch,
-      serverDefaults.maxAcceptsPerBatch
-    ),
-    drop: options.checkBoolean("dropIncomingConnections", opts?.dropIncomingConnections, false),
-    policy: policy(opts?.onHandlerError),
-    shutdownGracePeriod: grace === Infinity ? Duration.infinity : Duration.millis(grace),
-    idleTimeout: idle === 0 || idle === Infinity ? undefined : Math.max(1, Math.min(idle, maxTimer)),
-    noDelay: options.checkBoolean("noDelay", opts?.noDelay, true),
-    keepAlive: typeof opts?.keepAlive === "number"
-      ? options.checkKeepAlive(checkDuration("keepAlive", opts.keepAlive, Duration.zero))
-      : options.checkKeepAlive(opts?.keepAlive),
-    reader: options.readerConfig(opts),
-    writer: options.writerConfig(opts)
-  }
-}
-
-const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
-  Effect.suspend(() => {
-    const result = options.guard(check)
-    return result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error)
-  })
-
-// -------------------------------------------------------------------------------------------------
-// Listening
-
-const noop = () => {}
-
-const codeOf = (error: unknown): unknown => (error as { code?: unknown } | undefined)?.code
-
-/** @internal */
-export const listenReason = (error: unknown): ListenErrorReason => {
-  switch (codeOf(error)) {
-    case "EADDRINUSE":
-      return "AddressInUse"
-    case "EACCES":
-    case "EPERM":
-      return "PermissionDenied"
-    case "EADDRNOTAVAIL":
-    case "EAFNOSUPPORT":
-      return "AddressNotAvailable"
-    default:
-      return "Unknown"
-  }
-}
-
-interface Listeners {
-  readonly onConnection: (socket: net.Socket) => void
-  /** An error of the listener after it started listening (an accept error). */
-  readonly onError: (error: Error) => void
-}
-
-/**
- * One bind-and-listen on a fresh `net.Server`. The server carries an `'error'` listener from its
- * creation to the end of its life. Interrupted while binding, it waits for the bind to settle
- * (Node resolves even an IP literal asynchronously, then binds) and closes what it opened.
- */
-const bindOnce = (plan: Plan, backlog: number, listeners: Listeners): Effect.Effect<net.Server, unknown> =>
-  Effect.async<net.Server, unknown>((resume) => {
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, listeners.onConnection)
-    let up = false
-    server.on("error", (error) => {
-      if (up) listeners.onError(error)
-    })
-    const settle = () => {
-      server.off("error", failed)
-      server.off("listening", listening)
-    }
-    const failed = (error: unknown) => {
-      settle()
-      resume(Effect.fail(error))
-    }
-    const listening = () => {
-      settle()
-      up = true
-      resume(Effect.succeed(server))
-    }
-    server.once("error", failed)
-    server.once("listening", listening)
-    try {
-      server.listen(
-        plan._tag === "Unix"
-          ? { path: plan.path, backlog }
-          : plan.host === undefined
-          ? { port: plan.port, backlog }
-          : { host: plan.host, port: plan.port, backlog }
-      )
-    } catch (error) {
-      settle()
-      server.close()
-      resume(Effect.fail(error))
-      return
-    }
-    return Effect.async<void>((done) => {
-      settle()
-      server.once("listening", () => {
-        server.close()
-        done(Effect.void)
-      })
-      server.once("error", () => done(Effect.void))
-    })
-  })
-
-/** Connects to a Unix socket: `true` when refused (nobody listens: the file is stale). */
-const refusedAt = (path: string): Effect.Effect<boolean> =>
-  Effect.async<boolean>((resume) => {
-    const socket = net.connect({ path })
-    socket.on("error", noop)
-    const timer = setTimeout(() => finish(false), probeTimeoutMillis)
-    const finish = (refused: boolean) => {
-      clearTimeout(timer)
-      socket.destroy()
-      resume(Effect.succeed(refused))
-    }
-    socket.once("connect", () => finish(false))
-    socket.once("error", (error) => finish(codeOf(error) === "ECONNREFUSED"))
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      socket.destroy()
-    })
-  })
-
-/**
- * After EADDRINUSE on a Unix path: removes the file if it is a socket nobody listens on.
- * `true` when binding is worth another try. A regular file is never removed.
- */
-const removeIfStale = (path: string): Effect.Effect<boolean> =>
-  Effect.gen(function*() {
-    const stat = yield* Effect.promise(() =>
-      fs.promises.lstat(path).then(
-        (stat) => stat.isSocket() ? "socket" as const : "other" as const,
-        (error) => codeOf(error) === "ENOENT" ? "gone" as const : "other" as const
-      )
-    )
-    if (stat === "gone") return true
-    if (stat === "other") return false
-    if (!(yield* refusedAt(path))) return false
-    return yield* Effect.promise(() => fs.promises.unlink(path).then(() => true, (error) => codeOf(error) === "ENOENT"))
-  })
-
-const listen = (cfg: Config<unknown>, listeners: Listeners): Effect.Effect<net.Server, ListenError> =>
-  Effect.gen(function*() {
-    const plan = cfg.plan
-    for (let attempt = 1;; attempt++) {
-      const result = yield* Effect.either(bindOnce(plan, cfg.backlog, listeners))
-      if (Either.isRight(result)) return result.right
-      const error = result.left
-      if (codeOf(error) === "EADDRINUSE") {
-        if (plan._tag === "Inet" && plan.port === 0 && attempt < portRetries) continue
-        if (
-          plan._tag === "Unix" && !plan.path.startsWith("\0") && attempt < staleRetries &&
-          (yield* removeIfStale(plan.path))
-        ) continue
-      }
-      return yield* Effect.fail(new ListenError({ reason: listenReason(error), target: cfg.target, cause: error }))
-    }
-  }).pipe(Effect.withSpan("effect-tcp.server.listen", {
-    kind: "server",
-    captureStackTrace: false,
-    attributes: { "effect-tcp.listen": cfg.target }
-  }))
-
-// -------------------------------------------------------------------------------------------------
-// Serving
 
 interface Accepted<A extends Address.Address> {
   readonly socket: net.Socket
@@ -400,7 +84,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   private readonly unixRemote = Address.unix("") as A
 
   constructor(
-    private readonly cfg: Config<E>,
+    private readonly cfg: ServerConfig<E>,
     private readonly handler: (connection: Connection.Connection<A>) => Effect.Effect<void, E, R>,
     private readonly fibers: FiberSet.FiberSet<void, never>,
     private readonly run: (
@@ -429,7 +113,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   readonly listeners: Listeners = {
     onConnection: (socket) => {
       // A held or turned-away socket has no reader yet: an error on it must not crash the process.
-      socket.on("error", noop)
+      socket.on("error", constVoid)
       if (this.admission.closed || this.admission.drop) {
         return this.admission.offer({ socket, local: this.unixRemote, remote: this.unixRemote })
       }
@@ -465,10 +149,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
 
   private start(item: Accepted<A>): void {
     const socket = item.socket
-    if (this.unixLocal === undefined) {
-      if (this.cfg.noDelay) socket.setNoDelay(true)
-      if (this.cfg.keepAlive.enabled) socket.setKeepAlive(true, this.cfg.keepAlive.initialDelay)
-    }
+    if (this.unixLocal === undefined) applySocketOptions(socket, this.cfg.socket)
     const fiber = this.run(this.serve(item))
     if (this.cfg.idleTimeout !== undefined) {
       socket.setTimeout(this.cfg.idleTimeout, () => fiber.unsafeInterruptAsFork(FiberId.none))
@@ -674,7 +355,7 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
   opts?: Server.ServerOptions<A, E>
 ): Effect.Effect<Server.Server<A, L, E>, ListenError | InvalidArgument, Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.flatMap(
-    validate(() => config<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)),
+    validate(() => serverConfig<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)),
     (cfg) =>
       Effect.gen(function*() {
         const scope = yield* Effect.scope
@@ -682,7 +363,7 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
         const run = yield* FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>()
         const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run)
         yield* Effect.uninterruptibleMask((restore) =>
-          Effect.flatMap(restore(listen(cfg as Config<unknown>, server.listeners)), (listener) => {
+          Effect.flatMap(restore(listen(cfg as ServerConfig<unknown>, server.listeners)), (listener) => {
             server.listening(listener)
             return Scope.addFinalizer(scope, server.shutdown)
           })

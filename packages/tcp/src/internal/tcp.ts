@@ -5,6 +5,7 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
@@ -15,8 +16,20 @@ import type * as Tcp from "../Tcp.js"
 import { type ConnectAttempt, ConnectError, type ConnectErrorReason, type InvalidArgument } from "../TcpError.js"
 import * as WhereToConnect from "../WhereToConnect.js"
 import { attach, closeSocket, inetAddresses, makeTcpSocket } from "./connection.js"
+import * as defaults from "./defaults.js"
+import { connectReason } from "./errno.js"
 import * as metrics from "./metrics.js"
-import * as options from "./options.js"
+import { applySocketOptions, readerConfig, type SocketConfig, socketConfig, writerConfig } from "./options.js"
+import { spanEvent } from "./tracing.js"
+import {
+  checkDuration,
+  checkHost,
+  checkPort,
+  checkUnixPath,
+  invalidArgument,
+  timerMillis,
+  validate
+} from "./validate.js"
 
 /** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
 const attemptDelay = 250
@@ -36,93 +49,59 @@ interface ConnectConfig {
   readonly plan: Plan
   readonly timeout: number
   readonly resolveTimeout: number
-  readonly noDelay: boolean
-  readonly keepAlive: options.KeepAlive
+  readonly socket: SocketConfig
   readonly family: 4 | 6 | undefined
 }
 
-const plan = (where: WhereToConnect.Target): Plan => {
+const planTarget = (where: WhereToConnect.Target): Plan => {
   switch (where._tag) {
     case "HostAndPort": {
-      const host = options.checkHost("host", where.host)
+      const host = checkHost("host", where.host)
       const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
       return {
         _tag: "Inet",
         host: bare,
         literal: net.isIP(bare) !== 0,
-        port: options.checkPort("port", where.port),
+        port: checkPort("port", where.port),
         ...local(where)
       }
     }
     case "InetAddress": {
-      const host = options.checkHost("address.host", where.address.host)
-      if (net.isIP(host) === 0) options.invalidArgument("address.host", `expected an IP address, got ${host}`)
-      return {
-        _tag: "Inet",
-        host,
-        literal: true,
-        port: options.checkPort("address.port", where.address.port),
-        ...local(where)
-      }
+      const host = checkHost("address.host", where.address.host)
+      if (net.isIP(host) === 0) invalidArgument("address.host", `expected an IP address, got ${host}`)
+      return { _tag: "Inet", host, literal: true, port: checkPort("address.port", where.address.port), ...local(where) }
     }
     case "File":
-      return { _tag: "Unix", path: options.checkUnixPath("path", where.path) }
+      return { _tag: "Unix", path: checkUnixPath("path", where.path) }
     case "UnixAddress":
-      return { _tag: "Unix", path: options.checkUnixPath("address.path", where.address.path) }
+      return { _tag: "Unix", path: checkUnixPath("address.path", where.address.path) }
   }
 }
 
 const local = (target: WhereToConnect.HostAndPort | WhereToConnect.InetAddress) => {
   const localAddress = target.viaLocalInterface
   if (localAddress !== undefined && net.isIP(localAddress) === 0) {
-    options.invalidArgument("viaLocalInterface", `expected an IP address, got ${String(localAddress)}`)
+    invalidArgument("viaLocalInterface", `expected an IP address, got ${String(localAddress)}`)
   }
   return {
     localAddress,
-    localPort: target.viaLocalPort === undefined ? undefined : options.checkPort("viaLocalPort", target.viaLocalPort)
+    localPort: target.viaLocalPort === undefined ? undefined : checkPort("viaLocalPort", target.viaLocalPort)
   }
 }
 
-const config = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefined): ConnectConfig => {
+const connectConfig = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefined): ConnectConfig => {
   const family = opts?.family
   if (family !== undefined && family !== 4 && family !== 6) {
-    options.invalidArgument("family", `expected 4 or 6, got ${String(family)}`)
+    invalidArgument("family", `expected 4 or 6, got ${String(family)}`)
   }
   return {
-    plan: plan(where),
-    timeout: options.checkDuration("timeout", opts?.timeout, options.defaults.connectTimeout),
-    resolveTimeout: options.checkDuration("resolveTimeout", opts?.resolveTimeout, options.defaults.resolveTimeout),
-    noDelay: options.checkBoolean("noDelay", opts?.noDelay, true),
-    keepAlive: options.checkKeepAlive(opts?.keepAlive),
+    plan: planTarget(where),
+    timeout: checkDuration("timeout", opts?.timeout, defaults.connectTimeout),
+    resolveTimeout: checkDuration("resolveTimeout", opts?.resolveTimeout, defaults.resolveTimeout),
+    socket: socketConfig(opts),
     family
   }
 }
-
-const reasonOf = (error: unknown): ConnectErrorReason => {
-  switch ((error as { code?: unknown } | undefined)?.code) {
-    case "ECONNREFUSED":
-    case "ECONNRESET":
-    case "ENOENT":
-      return "Refused"
-    case "ETIMEDOUT":
-      return "Timeout"
-    case "ENETUNREACH":
-    case "EHOSTUNREACH":
-    case "ENETDOWN":
-    case "EHOSTDOWN":
-    case "EADDRNOTAVAIL":
-      return "Unreachable"
-    case "EADDRINUSE":
-      return "AddressInUse"
-    case "EACCES":
-    case "EPERM":
-      return "PermissionDenied"
-    default:
-      return "Unknown"
-  }
-}
-
-const noop = () => {}
 
 /** One address to try: how to reach it, and the address it stands for. */
 interface Endpoint {
@@ -176,7 +155,7 @@ const handshakes = (
     const attemptFailed = (index: number, socket: net.Socket, cause: unknown) => {
       if (settled || socket !== current) return
       clearTimeout(attemptTimer)
-      attempts.push({ address: endpoints[index].remote, reason: reasonOf(cause), cause })
+      attempts.push({ address: endpoints[index].remote, reason: connectReason(cause), cause })
       abandon(socket)
       current = undefined
       if (index + 1 < endpoints.length) return tryEndpoint(index + 1)
@@ -186,7 +165,7 @@ const handshakes = (
     const tryEndpoint = (index: number): void => {
       const socket = index === 0 && given !== undefined ? given : new net.Socket({ allowHalfOpen: true })
       socket.allowHalfOpen = true
-      socket.on("error", noop)
+      socket.on("error", constVoid)
       socket.once("close", onSocketClosed)
       open++
       current = socket
@@ -194,7 +173,7 @@ const handshakes = (
       socket.once("connect", () => {
         if (settled || socket !== current) return
         socket.removeAllListeners("error")
-        socket.on("error", noop)
+        socket.on("error", constVoid)
         socket.off("close", onSocketClosed)
         open--
         current = undefined
@@ -218,7 +197,7 @@ const handshakes = (
       if (current !== undefined) abandon(current)
       current = undefined
       fail("Timeout", `no connection within ${timeout} ms`)
-    }, Math.min(timeout, 2 ** 31 - 1))
+    }, timerMillis(timeout))
     tryEndpoint(0)
     return Effect.suspend(() => {
       settled = true
@@ -238,27 +217,20 @@ const resolve = (
   if (inet._tag !== "Inet") return Effect.succeed([])
   return Effect.serviceOption(Resolver.Resolver).pipe(
     Effect.flatMap((service) => Option.getOrElse(service, () => Resolver.system).lookup(inet.host, cfg.family)),
-    Effect.timeoutFail({
-      duration: cfg.resolveTimeout,
-      onTimeout: () =>
-        new Resolver.ResolveError({ host: inet.host, reason: "Unknown", cause: new Error("name resolution timed out") })
-    }),
     Effect.flatMap((addresses) =>
       addresses.length === 0
         ? Effect.fail(new Resolver.ResolveError({ host: inet.host, reason: "HostNotFound", cause: "no addresses" }))
         : Effect.succeed(Resolver.interleaveFamilies(addresses))
     ),
-    Effect.catchTag("ResolveError", (error) =>
-      Effect.fail(
-        new ConnectError({
-          reason: error.cause instanceof Error && error.cause.message === "name resolution timed out"
-            ? "Timeout"
-            : error.reason,
-          target,
-          attempts: [],
-          cause: error.cause
-        })
-      ))
+    Effect.catchTag(
+      "ResolveError",
+      (error) => Effect.fail(new ConnectError({ reason: error.reason, target, attempts: [], cause: error.cause }))
+    ),
+    Effect.timeoutFail({
+      duration: cfg.resolveTimeout,
+      onTimeout: () =>
+        new ConnectError({ reason: "Timeout", target, attempts: [], cause: new Error("name resolution timed out") })
+    })
   )
 }
 
@@ -342,33 +314,14 @@ const connectRaw = (
       ))
   })
 
-/** Records an event on the current span, if there is one. */
-const spanEvent = (name: string, attributes: Record<string, unknown>): Effect.Effect<void> =>
-  Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
-    Effect.clockWith((clock) =>
-      Effect.sync(() => {
-        if (Option.isSome(span)) span.value.event(name, clock.unsafeCurrentTimeNanos(), attributes)
-      })
-    ))
-
-const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
-  Effect.suspend(() => {
-    const result = options.guard(check)
-    return result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error)
-  })
-
-const configure = (socket: net.Socket, cfg: ConnectConfig): void => {
-  if (cfg.plan._tag === "Inet") socket.setNoDelay(cfg.noDelay)
-  if (cfg.keepAlive.enabled) socket.setKeepAlive(true, cfg.keepAlive.initialDelay)
-}
-
-const open = <A extends Address.Address>(
+/** Connects, applies the socket options, and wraps the socket (owned by the current scope). */
+const openSocket = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
   cfg: ConnectConfig,
   opts: Tcp.ConnectOptions | undefined
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError, Scope.Scope> =>
   Effect.flatMap(connectRaw(where, cfg, opts), ({ remote, socket }) => {
-    configure(socket, cfg)
+    if (cfg.plan._tag === "Inet") applySocketOptions(socket, cfg.socket)
     const tcpSocket = remote._tag === "Unix"
       ? makeTcpSocket(socket, Address.unix("") as A, remote as A)
       : makeTcpSocket(socket, inetAddresses(socket, remote).local as A, inetAddresses(socket, remote).remote as A)
@@ -394,7 +347,7 @@ export const connectSock = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> =>
-  traced(where, Effect.flatMap(validate(() => config(where, opts)), (cfg) => open(where, cfg, opts)))
+  traced(where, Effect.flatMap(validate(() => connectConfig(where, opts)), (cfg) => openSocket(where, cfg, opts)))
 
 /** @internal */
 export const connect = <A extends Address.Address>(
@@ -404,13 +357,9 @@ export const connect = <A extends Address.Address>(
   Effect.flatMap(
     traced(
       where,
-      validate(() => ({
-        cfg: config(where, opts),
-        reader: options.readerConfig(opts),
-        writer: options.writerConfig(opts)
-      }))
+      validate(() => ({ cfg: connectConfig(where, opts), reader: readerConfig(opts), writer: writerConfig(opts) }))
         .pipe(Effect.flatMap(({ cfg, reader, writer }) =>
-          Effect.map(open(where, cfg, opts), (socket) => ({ socket, reader, writer }))
+          Effect.map(openSocket(where, cfg, opts), (socket) => ({ socket, reader, writer }))
         ))
     ),
     ({ reader, socket, writer }) =>

@@ -19,6 +19,7 @@ import type * as net from "node:net"
 import { WriteError } from "../TcpError.js"
 import type * as Writer from "../Writer.js"
 import { TypeId } from "../Writer.js"
+import { writeError } from "./errno.js"
 import * as metrics from "./metrics.js"
 
 const EMPTY = Buffer.alloc(0)
@@ -36,16 +37,6 @@ export interface WriterConfig {
   /** Milliseconds, or `undefined` for "unlimited". */
   readonly bufferAgeLimit: number | undefined
   readonly closeTimeout: number
-}
-
-/** Maps a Node write error to a `WriteError`. */
-export const writeErrorFromNode = (error: unknown): WriteError => {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return code === "EPIPE" || code === "ECONNRESET" || code === "ERR_STREAM_DESTROYED" || code === "ECONNABORTED"
-    ? new WriteError({ reason: "ConsumerLeft", cause: error })
-    : code === "ERR_STREAM_WRITE_AFTER_END"
-    ? new WriteError({ reason: "Closed", cause: error })
-    : new WriteError({ reason: "Unknown", cause: error })
 }
 
 /** @internal */
@@ -121,7 +112,7 @@ export class WriterImpl implements Writer.Writer {
     return this.cachedDrained ??= Effect.async<void, WriteError>((resume) => {
       if (this.corked) this.uncork()
       this.socket.write(EMPTY, (error) => {
-        resume(error ? Exit.fail(this.failure ?? writeErrorFromNode(error)) : Exit.void)
+        resume(error ? Exit.fail(this.failure ?? writeError(error)) : Exit.void)
       })
     })
   }

@@ -8,10 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as cp from "node:child_process"
-import * as fs from "node:fs"
 import * as net from "node:net"
-import * as os from "node:os"
-import * as path from "node:path"
 
 const noop = () => {}
 
@@ -157,22 +154,9 @@ export const writeChunksThenEnd = (socket: net.Socket, chunks: ReadonlyArray<Uin
     })
   })
 
-/** A port that was free a moment ago (bound on 127.0.0.1 and released). */
+/** A port that was free a moment ago (listened on by `rawServer` on `host`, then released). */
 export const freePort = (host = "127.0.0.1"): Effect.Effect<number, Error> =>
-  Effect.async<number, Error>((resume) => {
-    const server = net.createServer()
-    server.once("error", (error) => resume(Effect.fail(error)))
-    server.listen({ host, port: 0 }, () => {
-      const port = (server.address() as net.AddressInfo).port
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
-
-/** A temporary directory, removed with everything in it when the scope closes. */
-export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "etcp-"))),
-  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-)
+  Effect.scoped(Effect.map(rawServer({ host }), (server) => server.port))
 
 /** A unique Linux abstract socket name (`"\0..."`). */
 export const abstractName = (): string => `\0effect-tcp-test-${process.pid}-${Math.random().toString(36).slice(2)}`

@@ -1,0 +1,29 @@
+/**
+ * Every default of effect-tcp, in one place (Async's defaults for `Tcp`, `Reader`, `Writer` and
+ * `Tcp.Server.create`). The public docs quote these values.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+
+/** Reader and writer (`ReaderOptions`, `WriterOptions`). */
+export const readerBufferSize = 128 * 1024
+export const writerBufferSize = 130 * 1024
+export const maxLineLength = 1024 * 1024
+export const bufferAgeLimit = Duration.minutes(2)
+export const closeTimeout = Duration.seconds(30)
+
+/** Connecting (`ConnectOptions`). */
+export const connectTimeout = Duration.seconds(10)
+export const resolveTimeout = Duration.seconds(10)
+
+/** Socket options (`SocketOptions`): TCP_NODELAY on, keep-alive off. */
+export const noDelay = true
+export const keepAlive = false
+
+/** Serving (`ServerOptions`). */
+export const maxConnections = 10_000
+export const backlog = 64
+export const maxAcceptsPerBatch = 1
+export const dropIncomingConnections = false
+export const shutdownGracePeriod = Duration.seconds(10)

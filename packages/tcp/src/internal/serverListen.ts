@@ -1,0 +1,140 @@
+/**
+ * Listening: binding a `net.Server` (retrying an OS-chosen port that met "address in use"), and
+ * Unix socket files (a stale file, left by a process that died, is replaced; a live one or a
+ * regular file never is).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import { constVoid } from "effect/Function"
+import * as fs from "node:fs"
+import * as net from "node:net"
+import { ListenError } from "../TcpError.js"
+import { codeOf, listenReason } from "./errno.js"
+import type { ListenPlan, ServerConfig } from "./serverConfig.js"
+
+/** Attempts to bind an OS-chosen port that met "address in use". */
+const portRetries = 8
+/** Attempts to replace a stale Unix socket file. */
+const staleRetries = 3
+/** Bound on the connect that tells a stale Unix socket file from a live one. */
+const probeTimeoutMillis = 1000
+
+/** What the listener calls once it listens. */
+export interface Listeners {
+  readonly onConnection: (socket: net.Socket) => void
+  /** An error of the listener after it started listening (an accept error). */
+  readonly onError: (error: Error) => void
+}
+
+/**
+ * One bind-and-listen on a fresh `net.Server`. The server carries an `'error'` listener from its
+ * creation to the end of its life. Interrupted while binding, it waits for the bind to settle
+ * (Node resolves even an IP literal asynchronously, then binds) and closes what it opened.
+ */
+const bindOnce = (plan: ListenPlan, backlog: number, listeners: Listeners): Effect.Effect<net.Server, unknown> =>
+  Effect.async<net.Server, unknown>((resume) => {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, listeners.onConnection)
+    let up = false
+    server.on("error", (error) => {
+      if (up) listeners.onError(error)
+    })
+    const settle = () => {
+      server.off("error", failed)
+      server.off("listening", listening)
+    }
+    const failed = (error: unknown) => {
+      settle()
+      resume(Effect.fail(error))
+    }
+    const listening = () => {
+      settle()
+      up = true
+      resume(Effect.succeed(server))
+    }
+    server.once("error", failed)
+    server.once("listening", listening)
+    try {
+      server.listen(
+        plan._tag === "Unix"
+          ? { path: plan.path, backlog }
+          : plan.host === undefined
+          ? { port: plan.port, backlog }
+          : { host: plan.host, port: plan.port, backlog }
+      )
+    } catch (error) {
+      settle()
+      server.close()
+      resume(Effect.fail(error))
+      return
+    }
+    return Effect.async<void>((done) => {
+      settle()
+      server.once("listening", () => {
+        server.close()
+        done(Effect.void)
+      })
+      server.once("error", () => done(Effect.void))
+    })
+  })
+
+/** Connects to a Unix socket: `true` when refused (nobody listens: the file is stale). */
+const refusedAt = (path: string): Effect.Effect<boolean> =>
+  Effect.async<boolean>((resume) => {
+    const socket = net.connect({ path })
+    socket.on("error", constVoid)
+    const timer = setTimeout(() => finish(false), probeTimeoutMillis)
+    const finish = (refused: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resume(Effect.succeed(refused))
+    }
+    socket.once("connect", () => finish(false))
+    socket.once("error", (error) => finish(codeOf(error) === "ECONNREFUSED"))
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      socket.destroy()
+    })
+  })
+
+/**
+ * After EADDRINUSE on a Unix path: removes the file if it is a socket nobody listens on.
+ * `true` when binding is worth another try. A regular file is never removed.
+ */
+const removeIfStale = (path: string): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const stat = yield* Effect.promise(() =>
+      fs.promises.lstat(path).then(
+        (stat) => stat.isSocket() ? "socket" as const : "other" as const,
+        (error) => codeOf(error) === "ENOENT" ? "gone" as const : "other" as const
+      )
+    )
+    if (stat === "gone") return true
+    if (stat === "other") return false
+    if (!(yield* refusedAt(path))) return false
+    return yield* Effect.promise(() => fs.promises.unlink(path).then(() => true, (error) => codeOf(error) === "ENOENT"))
+  })
+
+/** Binds and listens as `cfg` says, with the retries above, in a span. */
+export const listen = (cfg: ServerConfig<unknown>, listeners: Listeners): Effect.Effect<net.Server, ListenError> =>
+  Effect.gen(function*() {
+    const plan = cfg.plan
+    for (let attempt = 1;; attempt++) {
+      const result = yield* Effect.either(bindOnce(plan, cfg.backlog, listeners))
+      if (Either.isRight(result)) return result.right
+      const error = result.left
+      if (codeOf(error) === "EADDRINUSE") {
+        if (plan._tag === "Inet" && plan.port === 0 && attempt < portRetries) continue
+        if (
+          plan._tag === "Unix" && !plan.path.startsWith("\0") && attempt < staleRetries &&
+          (yield* removeIfStale(plan.path))
+        ) continue
+      }
+      return yield* Effect.fail(new ListenError({ reason: listenReason(error), target: cfg.target, cause: error }))
+    }
+  }).pipe(Effect.withSpan("effect-tcp.server.listen", {
+    kind: "server",
+    captureStackTrace: false,
+    attributes: { "effect-tcp.listen": cfg.target }
+  }))
