@@ -22,7 +22,7 @@ describe("etcp", () => {
         assert.include(text, "Examples:", c.join(" "))
         assert.include(text, `etcp ${c[0] ?? "listen"}`, c.join(" "))
       }
-      const top = stripAnsi(results[0].r.stdout.toString())
+      const top = stripAnsi(results[0]!.r.stdout.toString())
       for (const c of ["connect", "listen", "send", "receive", "bench"]) assert.include(top, c)
       assert.include(top, "Exit status")
     }))

@@ -10,7 +10,7 @@ const oneLine = (stderr: string) => {
   const lines = stderr.trim().split("\n")
   assert.strictEqual(lines.length, 1, `expected one line on stderr, got: ${stderr}`)
   assert.notMatch(stderr, /\n\s+at /, "no stack trace")
-  return lines[0]
+  return lines[0]!
 }
 
 describe("etcp connect", () => {

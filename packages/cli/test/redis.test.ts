@@ -230,7 +230,7 @@ describe("the RESP server example with redis-cli and redis-benchmark", () => {
       const main = fileURLToPath(new URL("../../examples/resp-server/main.ts", import.meta.url))
       const tsx = path.join(cliDir, "node_modules", ".bin", "tsx")
       const child = yield* spawn(tsx, [main, "--port", "0"])
-      const port = (yield* child.waitFor("stderr", /listening on 127\.0\.0\.1 port ([0-9]+)/))[1]
+      const port = (yield* child.waitFor("stderr", /listening on 127\.0\.0\.1 port ([0-9]+)/))[1]!
       const r = yield* run("redis-cli", ["-p", port, "PING"])
       assert.strictEqual(r.stdout.toString(), "PONG\n")
       process.kill(child.pid, "SIGTERM")

@@ -157,7 +157,7 @@ export const encode = (reply: Reply): Uint8Array => {
     }
   }
   go(reply)
-  return parts.length === 1 ? parts[0] : Buffer.concat(parts)
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
 }
 
 // -------------------------------------------------------------------------------------------
@@ -207,14 +207,14 @@ const set = (store: Store, args: ReadonlyArray<Uint8Array>): Reply => {
   let returnOld = false
   let keepTtl = false
   for (let i = 3; i < args.length; i++) {
-    const option = text(args[i]).toUpperCase()
+    const option = text(args[i]!).toUpperCase()
     if (option === "NX" || option === "XX") {
       if (condition !== undefined && condition !== option) return syntax
       condition = option
     } else if (option === "GET") returnOld = true
     else if (option === "KEEPTTL") keepTtl = true
     else if (option === "EX" || option === "PX" || option === "EXAT" || option === "PXAT") {
-      const amount = i + 1 < args.length ? Number(text(args[++i])) : NaN
+      const amount = i + 1 < args.length ? Number(text(args[++i]!)) : NaN
       if (!Number.isSafeInteger(amount)) return notInteger
       if (amount <= 0) return error("ERR invalid expire time in 'set' command")
       expiresAt = option === "EX"
@@ -226,7 +226,7 @@ const set = (store: Store, args: ReadonlyArray<Uint8Array>): Reply => {
         : amount
     } else return syntax
   }
-  const k = key(args[1])
+  const k = key(args[1]!)
   const old = lookup(store, k)
   const reply = returnOld ? bulk(old ?? null) : ok
   if ((condition === "NX" && old !== undefined) || (condition === "XX" && old === undefined)) {
@@ -234,7 +234,7 @@ const set = (store: Store, args: ReadonlyArray<Uint8Array>): Reply => {
   }
   const previous = store.data.get(k)
   store.data.set(k, {
-    value: Uint8Array.from(args[2]),
+    value: Uint8Array.from(args[2]!),
     expiresAt: keepTtl && previous !== undefined ? previous.expiresAt : expiresAt
   })
   return reply
@@ -260,17 +260,17 @@ const config: Record<string, string> = { save: "", appendonly: "no", databases: 
  * @category commands
  */
 export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply => {
-  const name = text(args[0]).toLowerCase()
+  const name = text(args[0]!).toLowerCase()
   switch (name) {
     case "ping":
-      return args.length === 1 ? pong : args.length === 2 ? bulk(args[1]) : arity(name)
+      return args.length === 1 ? pong : args.length === 2 ? bulk(args[1]!) : arity(name)
     case "echo":
-      return args.length === 2 ? bulk(args[1]) : arity(name)
+      return args.length === 2 ? bulk(args[1]!) : arity(name)
     case "set":
       return set(store, args)
     case "get": {
       if (args.length !== 2) return arity(name)
-      return bulk(lookup(store, key(args[1])) ?? null)
+      return bulk(lookup(store, key(args[1]!)) ?? null)
     }
     case "del":
     case "unlink": {
@@ -287,13 +287,13 @@ export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply =>
       return integer(args.slice(1).filter((k) => lookup(store, key(k)) !== undefined).length)
     }
     case "incr":
-      return args.length === 2 ? incrBy(store, args[1], 1) : arity(name)
+      return args.length === 2 ? incrBy(store, args[1]!, 1) : arity(name)
     case "decr":
-      return args.length === 2 ? incrBy(store, args[1], -1) : arity(name)
+      return args.length === 2 ? incrBy(store, args[1]!, -1) : arity(name)
     case "incrby": {
       if (args.length !== 3) return arity(name)
-      const by = Number(text(args[2]))
-      return Number.isSafeInteger(by) ? incrBy(store, args[1], by) : notInteger
+      const by = Number(text(args[2]!))
+      return Number.isSafeInteger(by) ? incrBy(store, args[1]!, by) : notInteger
     }
     case "dbsize":
       return args.length === 1 ? integer(store.data.size) : arity(name)
@@ -302,10 +302,10 @@ export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply =>
       store.data.clear()
       return ok
     case "select":
-      return args.length !== 2 ? arity(name) : text(args[1]) === "0" ? ok : error("ERR DB index is out of range")
+      return args.length !== 2 ? arity(name) : text(args[1]!) === "0" ? ok : error("ERR DB index is out of range")
     case "config": {
-      if (args.length === 3 && text(args[1]).toLowerCase() === "get") {
-        const pattern = text(args[2]).toLowerCase()
+      if (args.length === 3 && text(args[1]!).toLowerCase() === "get") {
+        const pattern = text(args[2]!).toLowerCase()
         return array(
           Object.entries(config)
             .filter(([k]) => pattern === "*" || pattern === k)
@@ -323,9 +323,9 @@ export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply =>
       // Redis's wording, byte for byte: each argument quoted and followed by a space, up to 128 chars.
       let start = ""
       for (let i = 1; i < args.length && start.length < 128; i++) {
-        start += `'${text(args[i]).slice(0, 128 - start.length)}' `
+        start += `'${text(args[i]!).slice(0, 128 - start.length)}' `
       }
-      return error(`ERR unknown command '${text(args[0]).slice(0, 128)}', with args beginning with: ${start}`)
+      return error(`ERR unknown command '${text(args[0]!).slice(0, 128)}', with args beginning with: ${start}`)
     }
   }
 }
@@ -347,7 +347,7 @@ export const handler = (store: Store) =>
       if (Option.isNone(command)) return
       const args = command.value
       if (args.length === 0) continue
-      if (text(args[0]).toLowerCase() === "quit") {
+      if (text(args[0]!).toLowerCase() === "quit") {
         yield* connection.writer.write(encode(ok))
         return
       }

@@ -108,11 +108,13 @@ export const normalizeHost = (host: string): string => {
   const zone = zoneAt === -1 ? "" : host.slice(zoneAt)
   const groups = parseIpv6(zoneAt === -1 ? host : host.slice(0, zoneAt))
   if (groups === undefined) return host
+  // parseIpv6 returns exactly 8 groups
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups as [number, number, number, number, number, number, number, number]
   if (
-    groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0 &&
-    groups[5] === 0xffff && zone === ""
+    g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 &&
+    g5 === 0xffff && zone === ""
   ) {
-    return `${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`
+    return `${g6 >> 8}.${g6 & 0xff}.${g7 >> 8}.${g7 & 0xff}`
   }
   return formatIpv6(groups) + zone
 }
@@ -125,11 +127,11 @@ const parseIpv6 = (text: string): Array<number> | undefined => {
     const out: Array<number> = []
     const parts = half.split(":")
     for (let i = 0; i < parts.length; i++) {
-      const part = parts[i]
+      const part = parts[i]!
       if (i === parts.length - 1 && part.includes(".")) {
         const octets = part.split(".").map(Number)
         if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) return undefined
-        out.push((octets[0] << 8) | octets[1], (octets[2] << 8) | octets[3])
+        out.push((octets[0]! << 8) | octets[1]!, (octets[2]! << 8) | octets[3]!)
       } else {
         if (!/^[0-9a-f]{1,4}$/.test(part)) return undefined
         out.push(parseInt(part, 16))
@@ -137,8 +139,8 @@ const parseIpv6 = (text: string): Array<number> | undefined => {
     }
     return out
   }
-  const head = parseHalf(halves[0])
-  const tail = halves.length === 2 ? parseHalf(halves[1]) : []
+  const head = parseHalf(halves[0]!)
+  const tail = halves.length === 2 ? parseHalf(halves[1]!) : []
   if (head === undefined || tail === undefined) return undefined
   const missing = 8 - head.length - tail.length
   if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined

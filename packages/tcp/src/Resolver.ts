@@ -103,7 +103,7 @@ export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>
   Layer.succeed(Resolver, {
     lookup: (host, family) =>
       Effect.suspend(() => {
-        const entries = (Object.hasOwn(table, host) ? table[host] : [])
+        const entries = (Object.hasOwn(table, host) ? table[host]! : [])
           .map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }))
           .filter((a) => family === undefined || a.family === family)
         return entries.length === 0
@@ -121,13 +121,13 @@ export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>
  */
 export const interleaveFamilies = (addresses: ReadonlyArray<ResolvedAddress>): ReadonlyArray<ResolvedAddress> => {
   if (addresses.length < 2) return addresses
-  const first = addresses[0].family
+  const first = addresses[0]!.family
   const same = addresses.filter((a) => a.family === first)
   const other = addresses.filter((a) => a.family !== first)
   const out: Array<ResolvedAddress> = []
   for (let i = 0; i < Math.max(same.length, other.length); i++) {
-    if (i < same.length) out.push(same[i])
-    if (i < other.length) out.push(other[i])
+    if (i < same.length) out.push(same[i]!)
+    if (i < other.length) out.push(other[i]!)
   }
   return out
 }

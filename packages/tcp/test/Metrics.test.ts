@@ -48,7 +48,7 @@ const sideReading = (side: Metrics.Side) =>
   })
 
 const delta = <A extends Record<string, number>>(before: A, after: A): A =>
-  Object.fromEntries(Object.keys(before).map((k) => [k, after[k] - before[k]])) as A
+  Object.fromEntries(Object.keys(before).map((k) => [k, after[k]! - before[k]!])) as A
 
 describe("Metrics", () => {
   it.live("client connections: opened, open, closed, bytes counted when the connection closes", () =>
@@ -196,6 +196,6 @@ describe("spans", () => {
         Effect.sync(() => spans.filter((s) => s.name === "effect-tcp.server.connection" && s.exit !== undefined)),
         (found) => found.length === 2
       )
-      assert.strictEqual(connections[0].kind, "server")
+      assert.strictEqual(connections[0]!.kind, "server")
     }))
 })

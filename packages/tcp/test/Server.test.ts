@@ -449,6 +449,7 @@ describe("Server", () => {
         yield* Tcp.withConnection(target(server.listeningOn), (conn) => conn.writer.writeLine("die"))
         yield* eventually(Ref.get(calls), (all) => all.length === 2, "the second call")
         const [first, second] = yield* Ref.get(calls)
+        assert(first !== undefined && second !== undefined)
         assert.deepStrictEqual(first.address, clientAddress)
         assert.deepStrictEqual(Cause.failures(first.cause).pipe((c) => [...c]), ["boom"])
         assert.strictEqual(Cause.isDie(second.cause), true)

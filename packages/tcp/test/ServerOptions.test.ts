@@ -87,12 +87,12 @@ describe("Server options", () => {
           else yield* eventually(server.numWaiting, (n) => n === i, `client ${i} to be held`)
         }
         assert.strictEqual(yield* server.numConnections, 1)
-        const early = yield* Effect.timeoutOption(clients[1].reader.readLine, 150)
+        const early = yield* Effect.timeoutOption(clients[1]!.reader.readLine, 150)
         assert.isTrue(Option.isNone(early), "a held client gets nothing")
 
         yield* Deferred.succeed(gate, undefined)
         for (let i = 0; i < 5; i++) {
-          assert.deepStrictEqual(yield* clients[i].reader.readLine, Option.some(`done ${i}`))
+          assert.deepStrictEqual(yield* clients[i]!.reader.readLine, Option.some(`done ${i}`))
         }
         assert.deepStrictEqual(yield* Ref.get(order), ["0", "1", "2", "3", "4"])
         assert.strictEqual(yield* server.numWaiting, 0)

@@ -203,7 +203,7 @@ describe("Server resources", () => {
           case "CloseClient":
           case "ResetClient": {
             if (clients.length === 0) break
-            const [client] = clients.splice(step.index % clients.length, 1)
+            const client = clients.splice(step.index % clients.length, 1)[0]!
             if (step._tag === "ResetClient") yield* client.conn.socket.reset
             yield* Scope.close(client.scope, Exit.void)
             break

@@ -214,8 +214,8 @@ describe("Tcp.connect", () => {
         if (error._tag !== "ConnectError") return
         assert.strictEqual(error.reason, "Refused")
         assert.strictEqual(error.attempts.length, 1)
-        assert.isTrue(Equal.equals(error.attempts[0].address, Address.inet("127.0.0.1", port)))
-        assert.strictEqual(error.attempts[0].reason, "Refused")
+        assert.isTrue(Equal.equals(error.attempts[0]!.address, Address.inet("127.0.0.1", port)))
+        assert.strictEqual(error.attempts[0]!.reason, "Refused")
         assert.include(error.message, "Refused")
       }))
 

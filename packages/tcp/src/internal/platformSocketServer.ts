@@ -55,7 +55,7 @@ export const make = <W extends WhereToListen.WhereToListen>(
 
     /** The latest run, once there is one; `none` when the server closed first. */
     const currentRun: Effect.Effect<Option.Option<Run>> = Effect.suspend(() =>
-      runs.length > 0 ? Effect.succeedSome(runs[runs.length - 1]) : Effect.raceFirst(
+      runs.length > 0 ? Effect.succeedSome(runs[runs.length - 1]!) : Effect.raceFirst(
         Effect.zipRight(latch.await, currentRun),
         Effect.as(Effect.flatMap(Deferred.await(started), (server) => server.closeFinished), Option.none())
       )

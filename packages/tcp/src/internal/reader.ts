@@ -233,7 +233,7 @@ export class ReaderImpl implements Reader.Reader {
     this.buffered -= n
     this.scannedNoLf = Math.max(0, this.scannedNoLf - n)
     while (n > 0) {
-      const chunk = this.chunks[this.head]
+      const chunk = this.chunks[this.head]!
       const available = chunk.byteLength - this.offset
       if (n < available) {
         this.offset += n
@@ -267,12 +267,12 @@ export class ReaderImpl implements Reader.Reader {
     let written = 0
     let index = this.head
     let position = this.offset + from
-    while (position >= this.chunks[index]?.byteLength) {
-      position -= this.chunks[index].byteLength
+    while (position >= (this.chunks[index]?.byteLength ?? Infinity)) {
+      position -= this.chunks[index]!.byteLength
       index++
     }
     while (written < n) {
-      const chunk = this.chunks[index]
+      const chunk = this.chunks[index]!
       const take = Math.min(n - written, chunk.byteLength - position)
       out.set(chunk.subarray(position, position + take), written)
       written += take
@@ -292,7 +292,7 @@ export class ReaderImpl implements Reader.Reader {
 
   /** Decodes `n` unread bytes as UTF-8 and drops them plus `extra` following bytes. */
   private takeString(n: number, extra: number): string {
-    const chunk = this.chunks[this.head]
+    const chunk = this.chunks[this.head]!
     let text: string
     if (chunk !== undefined && this.offset + n <= chunk.byteLength) {
       text = chunk.toString("utf8", this.offset, this.offset + n)
@@ -307,7 +307,7 @@ export class ReaderImpl implements Reader.Reader {
   private indexOfByte(byte: number, from: number): number {
     let base = 0
     for (let i = this.head; i < this.chunks.length; i++) {
-      const chunk = this.chunks[i]
+      const chunk = this.chunks[i]!
       const start = i === this.head ? this.offset : 0
       const length = chunk.byteLength - start
       if (from < base + length) {
@@ -322,16 +322,16 @@ export class ReaderImpl implements Reader.Reader {
   private byteAt(position: number): number {
     let index = this.head
     let at = this.offset + position
-    while (at >= this.chunks[index].byteLength) {
-      at -= this.chunks[index].byteLength
+    while (at >= this.chunks[index]!.byteLength) {
+      at -= this.chunks[index]!.byteLength
       index++
     }
-    return this.chunks[index][at]
+    return this.chunks[index]![at]!
   }
 
   /** Position of the first occurrence of `delimiter` at or after `from`, or -1. */
   private indexOf(delimiter: Uint8Array, from: number): number {
-    const first = delimiter[0]
+    const first = delimiter[0]!
     let at = this.indexOfByte(first, from)
     while (at !== -1 && at + delimiter.byteLength <= this.buffered) {
       let match = true
@@ -354,7 +354,7 @@ export class ReaderImpl implements Reader.Reader {
   private nextLine(): Exit.Exit<Option.Option<string>, ReadError> | typeof NeedMore {
     if (this.closed) return Exit.fail(readerClosed)
     // Fast path: the next line ends within the first chunk.
-    const chunk = this.chunks[this.head]
+    const chunk = this.chunks[this.head]!
     if (chunk !== undefined && this.scannedNoLf === 0) {
       const start = this.offset
       const lf = chunk.indexOf(LF, start)
@@ -408,7 +408,7 @@ export class ReaderImpl implements Reader.Reader {
     return this.cachedReadByte ??= this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
       if (this.buffered > 0) {
-        const byte = this.chunks[this.head][this.offset]
+        const byte = this.chunks[this.head]![this.offset]!
         this.skip(1)
         return Exit.succeed(Option.some(byte))
       }
@@ -534,7 +534,7 @@ export class ReaderImpl implements Reader.Reader {
             if (this.buffered === 0) return Exit.succeed({ _tag: "Eof" })
             return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
           }
-          const chunk = this.chunks[this.head]
+          const chunk = this.chunks[this.head]!
           const view = this.offset === 0 ? chunk : chunk.subarray(this.offset)
           const result = handle(view)
           switch (result._tag) {
@@ -576,12 +576,12 @@ export class ReaderImpl implements Reader.Reader {
     if (this.buffered > 0) {
       let out: Array<Uint8Array>
       if (this.head === this.chunks.length - 1) {
-        const chunk = this.chunks[this.head]
+        const chunk = this.chunks[this.head]!
         out = [this.offset > 0 ? chunk.subarray(this.offset) : chunk]
       } else {
         out = []
         for (let i = this.head; i < this.chunks.length; i++) {
-          const chunk = this.chunks[i]
+          const chunk = this.chunks[i]!
           out.push(i === this.head && this.offset > 0 ? chunk.subarray(this.offset) : chunk)
         }
       }
@@ -637,7 +637,7 @@ export class ReaderImpl implements Reader.Reader {
    * to calling `nextLine` repeatedly: an LF is ASCII, so no UTF-8 sequence spans one.
    */
   private linesOfHeadChunk(out: Array<string>): boolean {
-    const chunk = this.chunks[this.head]
+    const chunk = this.chunks[this.head]!
     if (chunk === undefined || this.scannedNoLf !== 0 || this.closed) return false
     const start = this.offset
     const last = chunk.lastIndexOf(LF)
@@ -645,7 +645,7 @@ export class ReaderImpl implements Reader.Reader {
     if (last < start + 256 || last - start > this.config.maxLineLength) return false
     const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(start, last).split("\n")
     for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]
+      const line = lines[i]!
       out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
     }
     this.skip(last + 1 - start)

@@ -155,11 +155,11 @@ const handshakes = (
     const attemptFailed = (index: number, socket: net.Socket, cause: unknown) => {
       if (settled || socket !== current) return
       clearTimeout(attemptTimer)
-      attempts.push({ address: endpoints[index].remote, reason: connectReason(cause), cause })
+      attempts.push({ address: endpoints[index]!.remote, reason: connectReason(cause), cause })
       abandon(socket)
       current = undefined
       if (index + 1 < endpoints.length) return tryEndpoint(index + 1)
-      const last = attempts[attempts.length - 1]
+      const last = attempts[attempts.length - 1]!
       fail(last.reason, last.cause)
     }
     const tryEndpoint = (index: number): void => {
@@ -177,7 +177,7 @@ const handshakes = (
         socket.off("close", onSocketClosed)
         open--
         current = undefined
-        settle(Effect.succeed({ socket, remote: endpoints[index].remote }))
+        settle(Effect.succeed({ socket, remote: endpoints[index]!.remote }))
       })
       if (index + 1 < endpoints.length) {
         attemptTimer = setTimeout(
@@ -187,7 +187,7 @@ const handshakes = (
         )
       }
       try {
-        socket.connect(endpoints[index].options)
+        socket.connect(endpoints[index]!.options)
       } catch (error) {
         attemptFailed(index, socket, error)
       }

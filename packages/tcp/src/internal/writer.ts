@@ -280,7 +280,7 @@ export class WriterImpl implements Writer.Writer {
    */
   private writeChunk(chunk: ReadonlyArray<Uint8Array | string>, from: number): Effect.Effect<void, WriteError> {
     for (let i = from; i < chunk.length; i++) {
-      const done = this.tryWrite(chunk[i])
+      const done = this.tryWrite(chunk[i]!)
       if (done === undefined) return Effect.flatMap(this.space, () => this.writeChunk(chunk, i))
       if (done._tag === "Failure") return done
     }

@@ -45,9 +45,9 @@ export const feed = (
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
     for (let i = 0; i < chunks.length; i++) {
-      const n = pauses.length === 0 ? 0 : pauses[i % pauses.length]
+      const n = pauses.length === 0 ? 0 : pauses[i % pauses.length]!
       for (let k = 0; k < n; k++) yield* Effect.yieldNow()
-      reader.push(chunks[i])
+      reader.push(chunks[i]!)
     }
     if (end) reader.end()
   })

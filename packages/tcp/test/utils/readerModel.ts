@@ -229,7 +229,7 @@ export const compare = (
   Effect.gen(function*() {
     const model = new Model(data)
     for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]
+      const op = ops[i]!
       if (op._tag === "Read") {
         const got = yield* reader.read(op.max)
         const problem = model.checkRead(op.max, got)
