@@ -19,7 +19,7 @@ class Dropped {
 /** Sends one request on the current connection; `Dropped` when the connection went away. */
 const request = (text: string) =>
   Effect.gen(function*() {
-    const link = yield* Reconnect.Connected
+    const link = yield* Reconnect.Reconnecting
     const conn = yield* link.connection
     yield* conn.writer.writeLine(text)
     const answer = yield* conn.reader.readLine
@@ -48,7 +48,7 @@ const program = Effect.gen(function*() {
   yield* Console.log(`server listening on 127.0.0.1:${server.listeningOn}; it hangs up after two requests`)
 
   const client = Effect.gen(function*() {
-    const link = yield* Reconnect.Connected
+    const link = yield* Reconnect.Reconnecting
     yield* Effect.forkScoped(
       Stream.runForEach(link.changes, ({ connection, generation }) =>
         Console.log(

@@ -45,7 +45,7 @@
  * @since 0.1.0
  */
 import * as SocketServer from "@effect/platform/SocketServer"
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
@@ -58,6 +58,16 @@ import type { InvalidArgument, ListenError } from "./TcpError.js"
 import type * as WhereToListen from "./WhereToListen.js"
 
 /**
+ * The identifier of the {@link IncomingConnection} tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export interface IncomingConnection {
+  readonly _: unique symbol
+}
+
+/**
  * The effect-tcp connection behind the `Socket.Socket` a `run` handler is given: its
  * addresses, and its reader and writer (do not read from it while the socket's `run` reads).
  * Every handler started by `run` has it in its context; since the `SocketServer` interface
@@ -66,10 +76,7 @@ import type * as WhereToListen from "./WhereToListen.js"
  * @since 0.1.0
  * @category tags
  */
-export class IncomingConnection extends Context.Tag("effect-tcp/PlatformSocketServer/IncomingConnection")<
-  IncomingConnection,
-  Connection<Address>
->() {}
+export const IncomingConnection: Context.Tag<IncomingConnection, Connection<Address>> = internal.IncomingConnection
 
 /**
  * The connection a `run` handler serves ({@link IncomingConnection}), or `none` outside a

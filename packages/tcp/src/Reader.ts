@@ -29,20 +29,37 @@
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
+import { hasProperty } from "effect/Predicate"
 import type * as Stream from "effect/Stream"
+import * as internal from "./internal/reader.js"
 import type { ReadError } from "./TcpError.js"
 
 /**
  * @since 0.1.0
  * @category symbols
  */
-export const TypeId: unique symbol = Symbol.for("effect-tcp/Reader")
+export const TypeId: unique symbol = internal.TypeId
 
 /**
  * @since 0.1.0
  * @category symbols
  */
 export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is a connection's `Reader`.
+ *
+ * @example
+ * ```ts
+ * import { Reader } from "effect-tcp"
+ *
+ * console.log(Reader.isReader({})) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isReader = (u: unknown): u is Reader => hasProperty(u, TypeId)
 
 /**
  * Options of a connection's reader, shared by `Tcp.connect` and `Server.make`.
@@ -217,7 +234,7 @@ export const read: {
   (maxBytes?: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError>
   (reader: Reader, maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
 } = dual(
-  (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
+  (args) => isReader(args[0]),
   (reader: Reader, maxBytes?: number) => reader.read(maxBytes)
 )
 
@@ -249,7 +266,7 @@ export const readUntil: {
     options?: ReadUntilOptions
   ): Effect.Effect<ReadUntilResult, ReadError>
 } = dual(
-  (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
+  (args) => isReader(args[0]),
   (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions) => reader.readUntil(delimiter, options)
 )
 

@@ -30,7 +30,7 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Schedule from "effect/Schedule"
@@ -190,16 +190,17 @@ export const make: <A extends Address, Out, R>(
 ) => Effect.Effect<Reconnecting<A>, ConnectError | InvalidArgument, Scope.Scope | R> = internal.make
 
 /**
- * The service that {@link layer} provides: a kept-alive connection. For a connection of a known
- * address kind in your own service, use `Layer.scoped(YourTag, Reconnect.make(...))`.
+ * The tag of the {@link Reconnecting} service that {@link layer} provides: a kept-alive
+ * connection. For a connection of a known address kind in your own service, use
+ * `Layer.scoped(YourTag, Reconnect.make(...))`.
  *
  * @since 0.1.0
  * @category tags
  */
-export class Connected extends Context.Tag("effect-tcp/Reconnect/Connected")<Connected, Reconnecting<Address>>() {}
+export const Reconnecting: Context.Tag<Reconnecting<Address>, Reconnecting<Address>> = internal.Reconnecting
 
 /**
- * A Layer of {@link Connected}: building it dials `where` (and fails when the first connection
+ * A Layer of {@link Reconnecting}: building it dials `where` (and fails when the first connection
  * cannot be made); while it lives, the connection is re-dialed when it drops; releasing it
  * closes the connection.
  *
@@ -212,7 +213,7 @@ export class Connected extends Context.Tag("effect-tcp/Reconnect/Connected")<Con
  *
  * const send = (line: string) =>
  *   Effect.gen(function*() {
- *     const link = yield* Reconnect.Connected
+ *     const link = yield* Reconnect.Reconnecting
  *     const conn = yield* link.connection
  *     yield* conn.writer.writeLine(line)
  *   })
@@ -227,5 +228,5 @@ export const layer = <A extends Address, Out, R>(
   where: WhereToConnect<A>,
   schedule: Schedule.Schedule<Out, ConnectError, R>,
   options?: RetryOptions
-): Layer.Layer<Connected, ConnectError | InvalidArgument, R> =>
-  Layer.scoped(Connected, internal.make(where, schedule, options))
+): Layer.Layer<Reconnecting<Address>, ConnectError | InvalidArgument, R> =>
+  Layer.scoped(Reconnecting, internal.make(where, schedule, options))

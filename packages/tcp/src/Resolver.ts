@@ -49,12 +49,12 @@ export class ResolveError extends Data.TaggedError("ResolveError")<{
 }> {}
 
 /**
- * The resolver service.
+ * What a resolver does: the service behind the {@link Resolver} tag.
  *
  * @since 0.1.0
- * @category tags
+ * @category models
  */
-export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
+export interface Service {
   /**
    * Every address `host` resolves to (restricted to one family when given), in the order the
    * resolver prefers. Interrupting it stops the wait, not necessarily the lookup.
@@ -63,7 +63,7 @@ export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
     host: string,
     family: 4 | 6 | undefined
   ) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
-}>() {}
+}
 
 /**
  * The system resolver: `dns.lookup` with `all: true`, in the order the system returns.
@@ -71,7 +71,7 @@ export class Resolver extends Context.Tag("effect-tcp/Resolver")<Resolver, {
  * @since 0.1.0
  * @category constructors
  */
-export const system: Context.Tag.Service<Resolver> = {
+export const system: Service = {
   lookup: (host, family) =>
     Effect.async<ReadonlyArray<ResolvedAddress>, ResolveError>((resume) => {
       dns.lookup(host, { all: true, family: family ?? 0 }, (error, addresses) => {
@@ -83,6 +83,17 @@ export const system: Context.Tag.Service<Resolver> = {
       })
     })
 }
+
+/**
+ * The resolver that connects use: a `Context.Reference` whose default is {@link system}, so
+ * nothing needs to provide it; provide another one (`layerStatic`, your own) to replace it.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Resolver extends Context.Reference<Resolver>()("effect-tcp/Resolver", {
+  defaultValue: (): Service => system
+}) {}
 
 /**
  * Provides the system resolver explicitly.

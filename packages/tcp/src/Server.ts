@@ -46,6 +46,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { hasProperty } from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import type { Address, Inet, Unix } from "./Address.js"
 import * as BindToAddress from "./BindToAddress.js"
@@ -61,7 +62,7 @@ import type { WriterOptions } from "./Writer.js"
  * @since 0.1.0
  * @category symbols
  */
-export const TypeId: unique symbol = Symbol.for("effect-tcp/Server")
+export const TypeId: unique symbol = internal.TypeId
 
 /**
  * @since 0.1.0
@@ -184,7 +185,20 @@ export interface Server<A extends Address = Address, L extends number | string =
  * @since 0.1.0
  * @category guards
  */
-export const isServer = (u: unknown): u is Server => typeof u === "object" && u !== null && TypeId in u
+export const isServer = (u: unknown): u is Server => hasProperty(u, TypeId)
+
+/**
+ * Options of {@link serve}: the server's options, and what to do once it listens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions<A extends Address = Address, L extends number | string = number | string, E = unknown>
+  extends ServerOptions<A, E>
+{
+  /** Runs once the server listens (to print or record `listeningOn`, for instance). */
+  readonly onListening?: ((server: Server<A, L, E>) => Effect.Effect<void>) | undefined
+}
 
 /**
  * The running server provided by `layer`.
@@ -247,13 +261,7 @@ export const make = <W extends WhereToListen.WhereToListen, E, R>(
 export const serve = <W extends WhereToListen.WhereToListen, E, R>(
   where: W,
   handler: (connection: Connection<AddressOf<W>>) => Effect.Effect<void, E, R>,
-  options?:
-    & ServerOptions<AddressOf<W>, NoInfer<E>>
-    & {
-      readonly onListening?:
-        | ((server: Server<AddressOf<W>, ListeningOn<W>, NoInfer<E>>) => Effect.Effect<void>)
-        | undefined
-    }
+  options?: ServeOptions<AddressOf<W>, ListeningOn<W>, NoInfer<E>>
 ): Effect.Effect<never, E | ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
   internal.serve<AddressOf<W>, ListeningOn<W>, E, R>(where, handler, options)
 

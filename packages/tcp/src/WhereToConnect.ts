@@ -114,7 +114,7 @@ class WhereToConnectImpl extends Data.Structural<Record<string, unknown>> {
   readonly [TypeId] = variance
   declare readonly _tag: Target["_tag"]
   override toString(): string {
-    return describe(this as unknown as Target)
+    return format(this as unknown as Target)
   }
   toJSON(): unknown {
     return { ...this, target: this.toString() }
@@ -183,7 +183,7 @@ export const unixAddress = (address: Unix): WhereToConnect<Unix> => make({ _tag:
  * @since 0.1.0
  * @category formatting
  */
-export const describe = (target: Target): string => {
+export const format = (target: Target): string => {
   switch (target._tag) {
     case "HostAndPort": {
       // A bracketed IPv6 literal ("[::1]") is accepted as a host: format adds the brackets.

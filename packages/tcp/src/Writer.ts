@@ -30,20 +30,37 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import { hasProperty } from "effect/Predicate"
 import type * as Sink from "effect/Sink"
+import * as internal from "./internal/writer.js"
 import type { WriteError } from "./TcpError.js"
 
 /**
  * @since 0.1.0
  * @category symbols
  */
-export const TypeId: unique symbol = Symbol.for("effect-tcp/Writer")
+export const TypeId: unique symbol = internal.TypeId
 
 /**
  * @since 0.1.0
  * @category symbols
  */
 export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is a connection's `Writer`.
+ *
+ * @example
+ * ```ts
+ * import { Writer } from "effect-tcp"
+ *
+ * console.log(Writer.isWriter({})) // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category guards
+ */
+export const isWriter = (u: unknown): u is Writer => hasProperty(u, TypeId)
 
 /**
  * Options of a connection's writer, shared by `Tcp.connect` and `Server.make`.

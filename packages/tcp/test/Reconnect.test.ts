@@ -185,7 +185,7 @@ describe("Reconnect.layer", () => {
       const server = yield* restartable(file)
       const before = yield* reconnectsCount
       const link = yield* Layer.build(Reconnect.layer(WhereToConnect.file(file), fast)).pipe(
-        Effect.map(Context.get(Reconnect.Connected))
+        Effect.map(Context.get(Reconnect.Reconnecting))
       )
       const generations = yield* Effect.fork(Stream.runCollect(Stream.take(link.changes, 2)))
       const first = yield* link.connection
@@ -265,7 +265,7 @@ describe("Reconnect.layer", () => {
       const server = yield* Scope.extend(restartable(file), outer)
       const scope = yield* Scope.make()
       const context = yield* Scope.extend(Layer.build(Reconnect.layer(WhereToConnect.file(file), fast)), scope)
-      const link = Context.get(context, Reconnect.Connected)
+      const link = Context.get(context, Reconnect.Reconnecting)
       yield* link.connection
       const peer = yield* server.next
       const ended = yield* Effect.fork(readToEnd(peer))

@@ -4,9 +4,11 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
 import type { WriteError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
+import * as Writer from "../src/Writer.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
 import { accept, rawServer, rawWrite, readToEnd, readToEndWithStatus } from "./utils/rawServer.js"
 
@@ -32,6 +34,20 @@ const settle = <A>(value: Effect.Effect<A>, stableFor = 150, within = 10_000): E
   })
 
 describe("Writer", () => {
+  it.scopedLive("isReader and isWriter tell a connection's reader and writer from anything else", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer()
+      const conn = yield* Tcp.connect(where(server.port))
+      assert.isTrue(Reader.isReader(conn.reader))
+      assert.isTrue(Writer.isWriter(conn.writer))
+      assert.isFalse(Reader.isReader(conn.writer))
+      assert.isFalse(Writer.isWriter(conn.reader))
+      for (const other of [null, undefined, 1, "reader", {}, conn]) {
+        assert.isFalse(Reader.isReader(other))
+        assert.isFalse(Writer.isWriter(other))
+      }
+    }))
+
   it.scopedLive("writes strings, bytes and lines; flushed; bytesWritten; the sink", () =>
     Effect.gen(function*() {
       const server = yield* rawServer()

@@ -110,10 +110,11 @@ function onClose(this: AttachedSocket): void {
 }
 
 /**
- * `attach`, synchronously, without registering the release: the caller must run `release`
- * when done with the connection (before the socket's own release).
+ * Gives a connected socket its reader and writer, synchronously and outside any scope: the
+ * caller must run `release` when done with the connection (before the socket's own release).
+ * `attach` is the scoped form.
  */
-export const attachNow = <A extends Address.Address>(
+export const attachUnscoped = <A extends Address.Address>(
   tcpSocket: Connection.TcpSocket<A>,
   readerConfig: ReaderConfig,
   writerConfig: WriterConfig,
@@ -154,6 +155,6 @@ export const attach = <A extends Address.Address>(
   side: metrics.Side
 ): Effect.Effect<Connection.Connection<A>, never, Scope.Scope> =>
   Effect.uninterruptible(Effect.suspend(() => {
-    const attached = attachNow(tcpSocket, readerConfig, writerConfig, side)
+    const attached = attachUnscoped(tcpSocket, readerConfig, writerConfig, side)
     return Effect.as(Effect.addFinalizer(() => release(attached as Attached<Address.Address>)), attached)
   }))

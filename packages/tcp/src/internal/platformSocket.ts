@@ -13,7 +13,6 @@ import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import type { Address } from "../Address.js"
 import type { Connection } from "../Connection.js"
@@ -138,14 +137,12 @@ export const make = <A extends Address>(
 ): Effect.Effect<Socket.Socket, ConnectError | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Effect.scope
-    const resolver = yield* Effect.serviceOption(Resolver.Resolver)
+    // Every later dial uses the resolver of the context the socket was made in.
+    const resolver = yield* Resolver.Resolver
     const latch = yield* Effect.makeLatch(false)
     let current: Live | undefined = undefined
 
-    const connect = Option.match(resolver, {
-      onNone: () => internalTcp.connect(where, options),
-      onSome: (service) => Effect.provideService(internalTcp.connect(where, options), Resolver.Resolver, service)
-    })
+    const connect = Effect.provideService(internalTcp.connect(where, options), Resolver.Resolver, resolver)
 
     /** Dials, and makes the new connection the current one. */
     const open: Effect.Effect<Live, ConnectError | InvalidArgument> = Effect.uninterruptibleMask((restore) =>

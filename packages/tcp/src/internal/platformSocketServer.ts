@@ -10,6 +10,7 @@ import * as Socket from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
@@ -17,7 +18,7 @@ import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Address } from "../Address.js"
 import type { Connection } from "../Connection.js"
-import * as PlatformSocketServer from "../PlatformSocketServer.js"
+import type * as PlatformSocketServer from "../PlatformSocketServer.js"
 import type * as Server from "../Server.js"
 import type { InvalidArgument, ListenError } from "../TcpError.js"
 import type * as WhereToListen from "../WhereToListen.js"
@@ -25,6 +26,11 @@ import { fromConnection } from "./platformSocket.js"
 import * as internalServer from "./server.js"
 import { checkShutdownGracePeriod } from "./serverConfig.js"
 import { validate } from "./validate.js"
+
+/** `PlatformSocketServer.IncomingConnection`. */
+export const IncomingConnection = Context.GenericTag<PlatformSocketServer.IncomingConnection, Connection<Address>>(
+  "effect-tcp/PlatformSocketServer/IncomingConnection"
+)
 
 /** A `run` in progress: serves one connection until the run ends. */
 interface Run {
@@ -101,7 +107,7 @@ export const make = <W extends WhereToListen.WhereToListen>(
               () =>
                 handler(fromConnection(connection)).pipe(
                   Effect.provide(context),
-                  Effect.provideService(PlatformSocketServer.IncomingConnection, connection),
+                  Effect.provideService(IncomingConnection, connection),
                   Effect.catchAllCause(report),
                   Effect.raceFirst(deadline)
                 ),

@@ -17,8 +17,10 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Reader from "../Reader.js"
-import { TypeId } from "../Reader.js"
 import { ReadError } from "../TcpError.js"
+
+/** `Reader.TypeId`. */
+export const TypeId: Reader.TypeId = Symbol.for("effect-tcp/Reader") as Reader.TypeId
 
 /** What a synchronous attempt answers when the buffer cannot complete the read yet. */
 const NeedMore: unique symbol = Symbol.for("effect-tcp/Reader/NeedMore")
@@ -57,7 +59,7 @@ export interface ReaderConfig {
 
 /** @internal */
 export class ReaderImpl implements Reader.Reader {
-  readonly [TypeId]: TypeId = TypeId
+  readonly [TypeId]: Reader.TypeId = TypeId
 
   private chunks: Array<Buffer> = []
   /** Index of the first chunk still holding unread bytes. */

@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -24,6 +25,9 @@ import * as WhereToConnectModule from "../WhereToConnect.js"
 import * as metrics from "./metrics.js"
 import * as internalTcp from "./tcp.js"
 import { spanEvent } from "./tracing.js"
+
+/** `Reconnect.Reconnecting`, the tag. */
+export const Reconnecting = Context.GenericTag<Reconnect.Reconnecting<Address>>("effect-tcp/Reconnect/Reconnecting")
 
 /** @internal */
 export const isTransient = (
@@ -78,7 +82,7 @@ export const connectWithRetry = <A extends Address, Out, R>(
   }).pipe(
     Effect.withSpan("effect-tcp.connectWithRetry", {
       kind: "client",
-      attributes: { "effect-tcp.target": WhereToConnectModule.describe(where) }
+      attributes: { "effect-tcp.target": WhereToConnectModule.format(where) }
     })
   )
 

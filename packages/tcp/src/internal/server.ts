@@ -31,7 +31,7 @@ import type * as Connection from "../Connection.js"
 import type * as Server from "../Server.js"
 import { type InvalidArgument, type ListenError, ReadError, WriteError } from "../TcpError.js"
 import type * as WhereToListen from "../WhereToListen.js"
-import { type Attached, attachNow, closeSocket, inetAddresses, makeTcpSocket, release } from "./connection.js"
+import { type Attached, attachUnscoped, closeSocket, inetAddresses, makeTcpSocket, release } from "./connection.js"
 import * as metrics from "./metrics.js"
 import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
@@ -39,8 +39,8 @@ import { type ServerConfig, serverConfig } from "./serverConfig.js"
 import { listen, type Listeners } from "./serverListen.js"
 import { validate } from "./validate.js"
 
-/** The same symbol as `Server.TypeId` (`Symbol.for`), without a runtime import of `Server.ts`. */
-const TypeId: Server.TypeId = Symbol.for("effect-tcp/Server") as Server.TypeId
+/** `Server.TypeId`. */
+export const TypeId: Server.TypeId = Symbol.for("effect-tcp/Server") as Server.TypeId
 
 /** The span around each connection. */
 const connectionSpan = "effect-tcp.server.connection"
@@ -185,7 +185,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
           Effect.flatMap(Scope.make(), (scope) => {
             flatten(span.traceId)
             flatten(span.spanId)
-            const attached = attachNow(
+            const attached = attachUnscoped(
               makeTcpSocket(item.socket, item.local, item.remote),
               this.cfg.reader,
               this.cfg.writer,
@@ -376,9 +376,7 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
 export const serve = <A extends Address.Address, L extends number | string, E, R>(
   where: WhereToListen.WhereToListen,
   handler: (connection: Connection.Connection<A>) => Effect.Effect<void, E, R>,
-  opts?: Server.ServerOptions<A, E> & {
-    readonly onListening?: ((server: Server.Server<A, L, E>) => Effect.Effect<void>) | undefined
-  }
+  opts?: Server.ServeOptions<A, L, E>
 ): Effect.Effect<never, E | ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
   Effect.scoped(
     Effect.gen(function*() {

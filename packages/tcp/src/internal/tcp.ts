@@ -6,7 +6,6 @@
  */
 import * as Effect from "effect/Effect"
 import { constVoid } from "effect/Function"
-import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
 import * as Address from "../Address.js"
@@ -215,8 +214,8 @@ const resolve = (
 ): Effect.Effect<ReadonlyArray<Resolver.ResolvedAddress>, ConnectError> => {
   const inet = cfg.plan
   if (inet._tag !== "Inet") return Effect.succeed([])
-  return Effect.serviceOption(Resolver.Resolver).pipe(
-    Effect.flatMap((service) => Option.getOrElse(service, () => Resolver.system).lookup(inet.host, cfg.family)),
+  return Resolver.Resolver.pipe(
+    Effect.flatMap((resolver) => resolver.lookup(inet.host, cfg.family)),
     Effect.flatMap((addresses) =>
       addresses.length === 0
         ? Effect.fail(new Resolver.ResolveError({ host: inet.host, reason: "HostNotFound", cause: "no addresses" }))
@@ -270,7 +269,7 @@ const connectRaw = (
   opts: Tcp.ConnectOptions | undefined
 ): Effect.Effect<Connected, ConnectError, Scope.Scope> =>
   Effect.flatMap(Effect.scope, (scope) => {
-    const target = WhereToConnect.describe(where)
+    const target = WhereToConnect.format(where)
     const attempts: Array<ConnectAttempt> = []
     const plan = cfg.plan
     const owned = (endpoints: ReadonlyArray<Endpoint>) =>
@@ -339,7 +338,7 @@ const traced = <X, E, R>(where: WhereToConnect.Target, effect: Effect.Effect<X, 
   Effect.withSpan(effect, "effect-tcp.connect", {
     kind: "client",
     captureStackTrace: false,
-    attributes: { "effect-tcp.target": WhereToConnect.describe(where) }
+    attributes: { "effect-tcp.target": WhereToConnect.format(where) }
   })
 
 /** @internal */

@@ -18,9 +18,11 @@ import * as Sink from "effect/Sink"
 import type * as net from "node:net"
 import { WriteError } from "../TcpError.js"
 import type * as Writer from "../Writer.js"
-import { TypeId } from "../Writer.js"
 import { writeError } from "./errno.js"
 import * as metrics from "./metrics.js"
+
+/** `Writer.TypeId`. */
+export const TypeId: Writer.TypeId = Symbol.for("effect-tcp/Writer") as Writer.TypeId
 
 const EMPTY = Buffer.alloc(0)
 const writerClosed = new WriteError({ reason: "Closed" })
@@ -41,7 +43,7 @@ export interface WriterConfig {
 
 /** @internal */
 export class WriterImpl implements Writer.Writer {
-  readonly [TypeId]: TypeId = TypeId
+  readonly [TypeId]: Writer.TypeId = TypeId
 
   private corked = false
   private failure: WriteError | undefined = undefined
