@@ -5,9 +5,15 @@
  * full and no read is waiting, the socket is paused so the peer feels back-pressure) and out
  * through the operations below. End of stream is a value (`Option.none()`), not a failure.
  *
- * **Cancel safety.** Every read is cancellation-safe: a read that is interrupted or timed out
- * while it waits consumes nothing, so every byte that had arrived stays buffered for the next
- * read.
+ * **Interruption.** A read that is interrupted or timed out while it waits consumes nothing:
+ * every byte that had arrived stays buffered for the next read. The exceptions hand bytes out
+ * before they complete: `readChunks` consumes each chunk it has handed to the handler, and a
+ * pull of `stream` or `lines` consumes what it emitted (see each one).
+ *
+ * **Errors.** Every read fails with `ReadError`: `"Reset"` (the peer reset the connection),
+ * `"Closed"` (the connection was released, or its socket closed), `"ReaderInUse"` (another read
+ * is waiting) or `"Unknown"` (any other socket error); `readLine`, `lines` and `readUntil` also
+ * with `"LineTooLong"`, `readExactly` also with `"UnexpectedEof"`. End of stream is not an error.
  *
  * **One read at a time.** A read started while another one is waiting fails with
  * `ReadError` `"ReaderInUse"` instead of interleaving bytes.
@@ -169,43 +175,89 @@ export const StopConsumed = <X>(value: X, n: number): ChunkResult<X> => ({ _tag:
  */
 export interface Reader {
   readonly [TypeId]: TypeId
-  /** Up to `maxBytes` buffered bytes (default: all), as a copy; waits when none are buffered. `none` at end of stream. */
+  /**
+   * Up to `maxBytes` buffered bytes (default: all), as a copy; waits when none are buffered.
+   * `none` at end of stream.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
-  /** One byte; `none` at end of stream. */
+  /**
+   * One byte; `none` at end of stream.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   readonly readByte: Effect.Effect<Option.Option<number>, ReadError>
-  /** One UTF-8 code point (an invalid sequence is U+FFFD); `none` at end of stream. */
+  /**
+   * One UTF-8 code point (an invalid sequence is U+FFFD); `none` at end of stream.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   readonly readChar: Effect.Effect<Option.Option<string>, ReadError>
   /**
    * The next line, UTF-8 decoded (invalid bytes become U+FFFD), without its LF or CRLF. An
    * unterminated last line is returned as is; `none` only when nothing was left. A line longer
    * than `maxLineLength` fails with `"LineTooLong"` and is left in the buffer.
+   *
+   * Fails with: `"LineTooLong"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readonly readLine: Effect.Effect<Option.Option<string>, ReadError>
-  /** The bytes up to `delimiter` (consumed, and dropped unless `keepDelimiter`). */
+  /**
+   * The bytes up to `delimiter` (consumed, and dropped unless `keepDelimiter`).
+   *
+   * Fails with: `"LineTooLong"` (no delimiter within `maxLength`), `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   readUntil(delimiter: string | Uint8Array, options?: ReadUntilOptions): Effect.Effect<ReadUntilResult, ReadError>
   /**
    * Exactly `n` bytes (Async's `really_read`). When the stream ends first, fails with
    * `"UnexpectedEof"` carrying the bytes that did arrive in `partial` (those are consumed).
+   *
+   * Fails with: `"UnexpectedEof"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readExactly(n: number): Effect.Effect<Uint8Array, ReadError>
-  /** Exactly `n` bytes without consuming them; `none` when the stream ends first. */
+  /**
+   * Exactly `n` bytes without consuming them; `none` when the stream ends first.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
-  /** Everything up to the end of stream (not bounded by `readerBufferSize`). */
+  /**
+   * Everything up to the end of stream (not bounded by `readerBufferSize`).
+   *
+   * Interruption: nothing is consumed; the bytes gathered so far stay buffered.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   */
   readonly readAll: Effect.Effect<Uint8Array, ReadError>
   /**
    * Hands each buffered chunk to `handle` without copying (Async's
    * `read_one_chunk_at_a_time`). The chunk is a view of the buffer, valid only during the call.
+   *
+   * Interruption: every chunk already handed to `handle` is consumed (as far as its answer
+   * said); interrupted while waiting for more bytes, it consumes nothing more.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readChunks<X>(handle: (chunk: Uint8Array) => ChunkResult<X>): Effect.Effect<ChunksEnd<X>, ReadError>
   /**
    * The bytes as a stream, ending at end of stream. Each pull emits everything buffered (the
    * chunks as received, not copied); the stream consumes exactly what it emits.
+   *
+   * Interruption: what a pull has emitted is consumed; a pull interrupted while waiting
+   * consumes nothing.
+   *
+   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readonly stream: Stream.Stream<Uint8Array, ReadError>
   /**
    * The lines as a stream (as `readLine`). Each pull emits every complete line buffered; a
    * combinator that drops part of an emitted chunk (`Stream.take`) drops those lines with it:
    * `readLine` is the exact one-at-a-time form.
+   *
+   * Interruption: the lines a pull has emitted are consumed; a pull interrupted while waiting
+   * consumes nothing.
+   *
+   * Fails with: `"LineTooLong"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readonly lines: Stream.Stream<string, ReadError>
   /** Bytes received from the socket so far. */

@@ -140,7 +140,14 @@ export type State<A extends Address> =
  * @category models
  */
 export interface Reconnecting<A extends Address> {
-  /** The current connection; while dialing, waits for the next one; fails when the service gave up. */
+  /**
+   * The current connection; while dialing, waits for the next one.
+   *
+   * Interruption: stops the wait only; the service goes on dialing.
+   *
+   * Fails with: the `ConnectError` (or `InvalidArgument`) of the last attempt, when the service
+   * gave up.
+   */
   readonly connection: Effect.Effect<Connection<A>, ConnectError | InvalidArgument>
   /** The current state, at once. */
   readonly state: Effect.Effect<State<A>>

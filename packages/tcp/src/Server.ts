@@ -165,7 +165,10 @@ export interface Server<A extends Address = Address, L extends number | string =
    * Stops accepting: the listening socket and the held connections are closed before this
    * completes. Idempotent. With `closeExistingConnections` the running handlers are interrupted;
    * it does not wait for them (await `closeFinishedAndHandlersDetermined`), so a handler may
-   * call it.
+   * call it. Never fails.
+   *
+   * Interruption: none to speak of: it does its work in one synchronous step and waits for
+   * nothing, so once it runs the server is closed.
    */
   readonly close: (options?: CloseOptions) => Effect.Effect<void>
   /** Completes when the listening socket is closed. */

@@ -85,20 +85,48 @@ export interface WriterOptions {
  */
 export interface Writer {
   readonly [TypeId]: TypeId
-  /** Writes bytes or a UTF-8 string; suspends while more than `writerBufferSize` bytes wait. */
+  /**
+   * Writes bytes or a UTF-8 string; suspends while more than `writerBufferSize` bytes wait.
+   *
+   * Interruption: a write interrupted while it waits for space queues none of its bytes.
+   *
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   */
   write(data: Uint8Array | string): Effect.Effect<void, WriteError>
-  /** Writes `line` followed by LF. */
+  /**
+   * Writes `line` followed by LF, as `write` does.
+   *
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   */
   writeLine(line: string): Effect.Effect<void, WriteError>
-  /** Completes when everything written so far has been handed to the OS. */
+  /**
+   * Completes when everything written so far has been handed to the OS.
+   *
+   * Interruption: stops the wait only; the written bytes still go out.
+   *
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   */
   readonly flushed: Effect.Effect<void, WriteError>
   /**
    * Flushes (bounded by `closeTimeout`; on expiry the socket is destroyed), then sends FIN
    * (half-close: the reader keeps working). Idempotent; later writes fail with `"Closed"`.
+   * Never fails: a writer that failed already is closed.
+   *
+   * Interruption: stops the wait only; the close goes on (flush, then FIN, or the socket is
+   * destroyed when `closeTimeout` expires).
    */
   readonly close: Effect.Effect<void>
   /** Completes when the peer has gone away (EPIPE, ECONNRESET). */
   readonly consumerLeft: Effect.Effect<void>
-  /** A sink that writes every element; it does not close the writer. */
+  /**
+   * A sink that writes every element, a whole chunk of the stream at a time; it does not close
+   * the writer.
+   *
+   * Interruption: the elements already handed to the socket go out; the element that was
+   * waiting for space and the rest of its chunk are not written.
+   *
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   */
   readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError>
   /** Bytes written so far (including those still waiting for the OS). */
   readonly bytesWritten: Effect.Effect<number>

@@ -97,14 +97,25 @@ describe("PlatformSocket.fromConnection", () => {
       assert.deepStrictEqual(seen, ["one"])
     }))
 
-  it.scopedLive("onOpen runs once the run is reading", () =>
+  it.scopedLive("onOpen runs once, when the run has started; the run then delivers what the peer sends", () =>
     Effect.gen(function*() {
       const { peer, socket } = yield* connected
+      const opens: Array<string> = []
       const opened = yield* Deferred.make<void>()
-      const fiber = yield* Effect.fork(socket.run(() => {}, { onOpen: Deferred.succeed(opened, undefined) }))
-      yield* Deferred.await(opened)
+      const chunks = yield* Queue.unbounded<string>()
+      const onOpen = Effect.zipRight(Effect.sync(() => opens.push("open")), Deferred.succeed(opened, undefined))
+      const fiber = yield* Effect.fork(
+        socket.run((chunk) => Queue.offer(chunks, Buffer.from(chunk).toString()), { onOpen })
+      )
+      const open = yield* Effect.timeoutOption(Deferred.await(opened), "5 seconds")
+      assert.isTrue(Option.isSome(open), "onOpen ran")
+      yield* rawWrite(peer, "ping")
+      const first = yield* Effect.timeoutOption(Queue.take(chunks), "5 seconds")
+      assert.deepStrictEqual(first, Option.some("ping"), "the run delivered what the peer sent after onOpen")
       yield* endPeer(peer)
-      yield* Fiber.join(fiber)
+      const exit = yield* Effect.timeoutOption(Fiber.await(fiber), "5 seconds")
+      assert.deepStrictEqual(exit, Option.some(Exit.void), "the run ended at the peer's FIN")
+      assert.deepStrictEqual(opens, ["open"], "onOpen ran exactly once")
     }))
 
   it.scopedLive("writing a CloseEvent ends run with SocketCloseError and half-closes", () =>

@@ -3,9 +3,11 @@
  *
  * Writes go straight into the socket, corked for the rest of the current tick so that all the
  * writes of one turn leave in one `writev` syscall. Node keeps the bytes the kernel has not
- * taken yet (`writableLength`); a write suspends while more than `bufferSize` bytes wait there.
- * Waiting uses an empty write with a callback: Node completes writes in order, so its callback
- * says that every byte written before it has been handed to the OS.
+ * taken yet (`writableLength`); a write suspends while more than `bufferSize` bytes wait there,
+ * until Node's `'drain'` event (one listener per writer, waking every waiting write at once).
+ * `flushed` and the final flush of `close` use an empty write with a callback instead: Node
+ * completes writes in order, so its callback says that every byte written before it has been
+ * handed to the OS.
  *
  * @internal
  */
