@@ -1,4 +1,4 @@
-// The part of a benchmark child that does not depend on the implementation (see launch.cjs).
+// The part of a benchmark child that does not depend on the implementation (see build.ts: every child bundle starts here).
 import { fail, startControl } from "./control.js"
 import type { ChildConfig } from "./protocol.js"
 

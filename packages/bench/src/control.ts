@@ -2,7 +2,7 @@
 // stdin (from it). Plain node, so the raw implementation does not load Effect.
 
 export interface Command {
-  readonly cmd: "go" | "stats" | "verify" | "exit"
+  readonly cmd: "go" | "stats" | "memory" | "verify" | "exit"
   readonly port?: number
 }
 
@@ -21,6 +21,14 @@ let started = false
 const dispatch = (c: Command) => {
   if (c.cmd === "stats") {
     send({ t: "stats", ...counters })
+    return
+  }
+  if (c.cmd === "memory") {
+    // A full collection first (the harness passes --expose-gc when it asks), so what is measured
+    // is what is held, not garbage not yet collected.
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (gc !== undefined) gc()
+    send({ t: "memory", gc: gc !== undefined, ...process.memoryUsage() })
     return
   }
   const ws = waiting.get(c.cmd)

@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { buildChildren } from "./build.js"
 import { type ProcUsage, readProc, usage } from "./proc.js"
 import {
   type ChildConfig,
@@ -17,7 +18,8 @@ import {
 } from "./protocol.js"
 
 export const BENCH_DIR = path.resolve(fileURLToPath(new URL(".", import.meta.url)), "..")
-const LAUNCHER = path.join(BENCH_DIR, "src", "launch.cjs")
+/** Where the children's bundles are built (gitignored). */
+const CHILD_DIR = path.join(BENCH_DIR, "dist")
 
 /**
  * The trap this guards against: with glibc's default dynamic trim threshold, a process whose V8
@@ -54,7 +56,7 @@ export interface BenchOptions {
   readonly log: (line: string) => void
   /**
    * Runs in flight at once. Only smoke mode uses more than 1: it checks correctness, and starting
-   * Effect processes under tsx dominates its time.
+   * processes dominates its time.
    */
   readonly concurrency: number
 }
@@ -86,6 +88,8 @@ export interface RunRecord {
   /** wall-clock ms the harness spent starting both processes, in the run (incl. checks), stopping them */
   readonly phases: { readonly startMs: number; readonly runMs: number; readonly stopMs: number }
   readonly metrics: Readonly<Record<string, number>>
+  /** the scenario's parameters in this run */
+  readonly params: ScenarioParams[Scenario]
   readonly serverStats?: Readonly<Record<string, number>>
   readonly clientProc?: ProcUsage
   readonly serverProc?: ProcUsage
@@ -119,13 +123,15 @@ class Child {
   exitCode: number | null | undefined = undefined
   exitSignal: string | null = null
   readonly exited: Promise<void>
-  constructor(readonly name: string, config: ChildConfig, options: BenchOptions) {
+  constructor(readonly name: string, config: ChildConfig, options: BenchOptions, program: string) {
     const env: Record<string, string> = {}
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && k !== "NODE_OPTIONS") env[k] = v
     }
     Object.assign(env, options.env)
-    this.proc = spawn(process.execPath, [...options.nodeArgs, LAUNCHER, JSON.stringify(config)], {
+    // Idle memory is measured after a full collection, which the child can only ask for with --expose-gc.
+    const gc = config.scenario === "idle" ? ["--expose-gc"] : []
+    this.proc = spawn(process.execPath, [...gc, ...options.nodeArgs, program, JSON.stringify(config)], {
       cwd: BENCH_DIR,
       env,
       stdio: ["pipe", "pipe", "pipe"]
@@ -256,17 +262,39 @@ const expectedServerStats = (scenario: Scenario, p: ScenarioParams): { bytesIn?:
       return { bytesIn: p.conc.connections * p.conc.roundTrips * p.conc.size, connections: p.conc.connections }
     case "backpressure":
       return { connections: 1 }
+    case "accept":
+      return { bytesIn: p.accept.connections, connections: p.accept.connections }
+    case "idle":
+      return { bytesIn: p.idle.connections, connections: p.idle.connections }
   }
 }
 
-/** The platform Socket cannot write without also reading, so this scenario always uses the raw client. */
-export const clientFor = (scenario: Scenario, client: Impl): Impl => scenario === "backpressure" ? "raw" : client
+/**
+ * Scenarios that measure the server always use the raw client: in backpressure because the platform
+ * Socket cannot write without also reading, in accept so that only the server's cost varies.
+ */
+export const clientFor = (scenario: Scenario, client: Impl): Impl =>
+  scenario === "backpressure" || scenario === "accept" ? "raw" : client
+
+/** A child's memory as it reports it after a full collection (`process.memoryUsage()`). */
+interface Memory {
+  readonly rss: number
+  readonly heapUsed: number
+  readonly external: number
+}
+
+const memoryOf = async (child: Child): Promise<Memory> => {
+  child.command({ cmd: "memory" })
+  const m = await child.next("memory", 30_000)
+  return { rss: Number(m["rss"]), heapUsed: Number(m["heapUsed"]), external: Number(m["external"]) }
+}
 
 const runOnce = async (
   scenario: Scenario,
   pair: Pair,
   rep: number,
-  options: BenchOptions
+  options: BenchOptions,
+  programs: Record<Impl, string>
 ): Promise<RunRecord> => {
   const params = options.params[scenario]
   const deadlineMs = options.runTimeoutMs + 60_000
@@ -278,8 +306,8 @@ const runOnce = async (
     deadlineMs,
     ...(options.backlog !== undefined ? { backlog: options.backlog } : {})
   })
-  const server = new Child(`server ${pair.server}`, base("server", pair.server), options)
-  const client = new Child(`client ${pair.client}`, base("client", pair.client), options)
+  const server = new Child(`server ${pair.server}`, base("server", pair.server), options, programs[pair.server])
+  const client = new Child(`client ${pair.client}`, base("client", pair.client), options, programs[pair.client])
   const problems: Array<string> = []
   const t0 = performance.now()
   const phases = { startMs: NaN, runMs: NaN, stopMs: NaN }
@@ -287,16 +315,33 @@ const runOnce = async (
   let stats: Message | undefined
   let clientProc: ProcUsage | undefined
   let serverProc: ProcUsage | undefined
+  const memory: Record<string, number> = {}
   try {
     const ready = await server.next("ready", 60_000)
     await client.next("ready", 60_000)
     phases.startMs = performance.now() - t0
+    const idle = scenario === "idle"
+    const serverMemBefore = idle ? await memoryOf(server) : undefined
+    const clientMemBefore = idle ? await memoryOf(client) : undefined
     const serverBefore = readProc(server.pid)
     const clientBefore = readProc(client.pid)
     client.command({ cmd: "go", port: ready["port"] })
     result = await client.next("result", options.runTimeoutMs)
     clientProc = usage(clientBefore, readProc(client.pid))
     serverProc = usage(serverBefore, readProc(server.pid))
+    if (serverMemBefore !== undefined && clientMemBefore !== undefined) {
+      // What each held connection costs, after a full collection on both sides.
+      const n = options.params.idle.connections
+      const serverAfter = await memoryOf(server)
+      const clientAfter = await memoryOf(client)
+      memory["serverKiBPerConn"] = (serverAfter.rss - serverMemBefore.rss) / 1024 / n
+      memory["serverHeapKiBPerConn"] =
+        (serverAfter.heapUsed + serverAfter.external - serverMemBefore.heapUsed - serverMemBefore.external) / 1024 / n
+      memory["clientKiBPerConn"] = (clientAfter.rss - clientMemBefore.rss) / 1024 / n
+      memory["clientHeapKiBPerConn"] =
+        (clientAfter.heapUsed + clientAfter.external - clientMemBefore.heapUsed - clientMemBefore.external) / 1024 / n
+      memory["serverIdleRssMiB"] = serverMemBefore.rss / 1048576
+    }
     server.command({ cmd: "stats" })
     stats = await server.next("stats", 10_000)
     if (result["ok"] !== true) problems.push(`client check failed: ${String(result["check"])}`)
@@ -327,7 +372,7 @@ const runOnce = async (
   }
   phases.stopMs = performance.now() - t0 - phases.startMs - phases.runMs
   const ok = problems.length === 0
-  const metrics: Record<string, number> = { ...(result?.["metrics"] as Record<string, number> | undefined) }
+  const metrics: Record<string, number> = { ...(result?.["metrics"] as Record<string, number> | undefined), ...memory }
   if (serverProc !== undefined) metrics["serverHwmMiB"] = serverProc.hwmMiB
   if (scenario === "backpressure" && stats !== undefined) metrics["serverMiBIn"] = Number(stats["bytesIn"]) / 1048576
   const stderr = ok ? undefined : `--- server ---\n${server.stderr}\n--- client ---\n${client.stderr}`
@@ -341,6 +386,7 @@ const runOnce = async (
     elapsedMs: Number(result?.["elapsedMs"] ?? NaN),
     phases,
     metrics,
+    params,
     ...(stats !== undefined
       ? { serverStats: Object.fromEntries(Object.entries(stats).filter(([k]) => k !== "t")) as Record<string, number> }
       : {}),
@@ -366,7 +412,7 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
   const pairs = pairsFor(options)
   const jobs: Array<{ readonly scenario: Scenario; readonly pair: Pair; readonly rep: number }> = []
   for (const scenario of options.scenarios) {
-    // Backpressure always uses the raw client, so the mixed pairs collapse onto the servers.
+    // Backpressure and accept always use the raw client, so the mixed pairs collapse onto the servers.
     const scenarioPairs = pairs.filter((p, i) =>
       scenario !== "backpressure" ||
       pairs.findIndex((q) =>
@@ -381,13 +427,14 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
       }
     }
   }
+  const programs = buildChildren(path.join(BENCH_DIR, "src"), CHILD_DIR, IMPLS)
   const records: Array<RunRecord | undefined> = jobs.map(() => undefined)
   let nextJob = 0
   const worker = async () => {
     while (nextJob < jobs.length) {
       const i = nextJob++
       const { pair, rep, scenario } = jobs[i]!
-      const record = await runOnce(scenario, pair, rep, options)
+      const record = await runOnce(scenario, pair, rep, options, programs)
       records[i] = record
       options.log(
         `${scenario.padEnd(12)} rep ${rep + 1}/${options.reps} client ${pair.client.padEnd(10)} server ${

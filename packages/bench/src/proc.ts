@@ -5,8 +5,12 @@ import * as fs from "node:fs"
 const CLOCK_TICKS = 100
 
 export interface ProcSample {
-  /** user + system CPU seconds since the process started */
+  /** user + system CPU seconds since the process started (every thread, live or exited) */
   readonly cpuS: number
+  readonly userS: number
+  readonly sysS: number
+  /** user + system CPU seconds of the main thread (the JavaScript thread, the event loop) */
+  readonly mainS: number
   readonly minflt: number
   readonly majflt: number
   readonly threads: number
@@ -15,18 +19,28 @@ export interface ProcSample {
   readonly rssKiB: number
 }
 
+/** Fields after the command name "(...)", which may itself contain spaces; field 3 is index 0. */
+const statFields = (file: string): Array<string> => {
+  const stat = fs.readFileSync(file, "utf8")
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+}
+
 export const readProc = (pid: number): ProcSample | undefined => {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-    // Fields after the command name "(...)", which may itself contain spaces; field 3 is index 0.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const f = statFields(`/proc/${pid}/stat`)
+    const main = statFields(`/proc/${pid}/task/${pid}/stat`)
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8")
     const kib = (key: string) => {
       const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)
       return m === null ? NaN : Number(m[1])
     }
+    const userS = Number(f[11]) / CLOCK_TICKS
+    const sysS = Number(f[12]) / CLOCK_TICKS
     return {
-      cpuS: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS,
+      cpuS: userS + sysS,
+      userS,
+      sysS,
+      mainS: (Number(main[11]) + Number(main[12])) / CLOCK_TICKS,
       minflt: Number(f[7]),
       majflt: Number(f[9]),
       threads: Number(f[17]),
@@ -39,18 +53,30 @@ export const readProc = (pid: number): ProcSample | undefined => {
 }
 
 export interface ProcUsage {
-  /** CPU seconds between the two samples (process startup excluded) */
+  /** CPU seconds (user + system, every thread) between the two samples (process startup excluded) */
   readonly cpuS: number
+  readonly userS: number
+  readonly sysS: number
+  /**
+   * CPU seconds of every thread but the main one: V8's background threads (concurrent marking,
+   * sweeping, compilation) and libuv's pool
+   */
+  readonly bgS: number
   /** CPU seconds since the process started */
   readonly cpuTotalS: number
   readonly minflt: number
   readonly hwmMiB: number
+  readonly rssMiB: number
 }
 
 export const usage = (before: ProcSample | undefined, after: ProcSample | undefined): ProcUsage | undefined =>
   before === undefined || after === undefined ? undefined : {
     cpuS: after.cpuS - before.cpuS,
+    userS: after.userS - before.userS,
+    sysS: after.sysS - before.sysS,
+    bgS: Math.max(0, after.cpuS - after.mainS - (before.cpuS - before.mainS)),
     cpuTotalS: after.cpuS,
     minflt: after.minflt - before.minflt,
-    hwmMiB: after.hwmKiB / 1024
+    hwmMiB: after.hwmKiB / 1024,
+    rssMiB: after.rssKiB / 1024
   }

@@ -1,7 +1,7 @@
 // The wire protocol and parameters shared by every implementation. This module imports nothing
 // but node built-ins so that the raw implementation never loads Effect.
 
-export const SCENARIOS = ["bulk", "echo", "churn", "lines", "conc", "backpressure"] as const
+export const SCENARIOS = ["bulk", "echo", "churn", "lines", "conc", "backpressure", "accept", "idle"] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export const IMPLS = ["raw", "platform", "effect-tcp"] as const
@@ -29,6 +29,16 @@ export interface ConcParams {
   readonly roundTrips: number
   readonly size: number
 }
+export interface AcceptParams {
+  /** connections the client opens at once */
+  readonly connections: number
+}
+export interface IdleParams {
+  /** connections the client opens and then holds */
+  readonly connections: number
+  /** connects in flight at once while opening them */
+  readonly concurrency: number
+}
 export interface BackpressureParams {
   readonly maxBytes: number
   readonly windowMs: number
@@ -42,6 +52,8 @@ export interface ScenarioParams {
   readonly lines: LinesParams
   readonly conc: ConcParams
   readonly backpressure: BackpressureParams
+  readonly accept: AcceptParams
+  readonly idle: IdleParams
 }
 
 const KiB = 1024
@@ -50,10 +62,12 @@ const MiB = 1024 * KiB
 export const defaultParams: ScenarioParams = {
   bulk: { bytes: 1024 * MiB, chunk: 64 * KiB },
   echo: { warmup: 2_000, count: 20_000, size: 32 },
-  churn: { count: 5_000 },
+  churn: { count: 20_000 },
   lines: { count: 5_000_000, chunk: 64 * KiB },
   conc: { connections: 1_000, roundTrips: 100, size: 32 },
-  backpressure: { maxBytes: 512 * MiB, windowMs: 6_000, chunk: 64 * KiB }
+  backpressure: { maxBytes: 512 * MiB, windowMs: 6_000, chunk: 64 * KiB },
+  accept: { connections: 10_000 },
+  idle: { connections: 5_000, concurrency: 100 }
 }
 
 export const smokeParams: ScenarioParams = {
@@ -62,7 +76,9 @@ export const smokeParams: ScenarioParams = {
   churn: { count: 50 },
   lines: { count: 20_000, chunk: 64 * KiB },
   conc: { connections: 20, roundTrips: 10, size: 32 },
-  backpressure: { maxBytes: 16 * MiB, windowMs: 500, chunk: 64 * KiB }
+  backpressure: { maxBytes: 16 * MiB, windowMs: 500, chunk: 64 * KiB },
+  accept: { connections: 50 },
+  idle: { connections: 50, concurrency: 10 }
 }
 
 /** What a child process is told on its command line. */
@@ -96,7 +112,7 @@ export const readBulkHeader = (header: Uint8Array): number =>
 export const bulkChunk = (size: number): Uint8Array => Buffer.alloc(size, 0x61)
 
 // ---------------------------------------------------------------------------------------------
-// echo / conc / churn / backpressure: the server writes back every byte it reads.
+// echo / conc / churn / backpressure / accept / idle: the server writes back every byte it reads.
 
 /** Message `seq` of an echo exchange: the sequence number, then filler derived from it. */
 export const echoMessage = (seq: number, size: number, into: Buffer = Buffer.alloc(size)): Buffer => {
@@ -104,6 +120,14 @@ export const echoMessage = (seq: number, size: number, into: Buffer = Buffer.all
   for (let i = 4; i < size; i++) into[i] = (seq + i) & 0xff
   return into
 }
+
+// accept: the client opens `connections` connections at once; each writes one byte (its index
+// modulo 256) and waits for the echo; the run ends when every connection has its echo.
+// idle: the client opens `connections` connections (`concurrency` connects in flight), each
+// exchanges one byte as in accept, and then holds them open, idle, until told to exit.
+
+/** The byte connection `i` of churn, accept and idle sends (and expects back). */
+export const connectionByte = (i: number): number => i & 0xff
 
 // ---------------------------------------------------------------------------------------------
 // backpressure: byte k of the stream is k % 251, so the client can verify what it gets back.

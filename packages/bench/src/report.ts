@@ -1,6 +1,7 @@
 // Medians, ranges and ratios of a benchmark report, as Markdown.
 import type { BenchReport, Pair, RunRecord } from "./harness.js"
 import { clientFor, pairsFor, round } from "./harness.js"
+import type { ProcUsage } from "./proc.js"
 import type { Impl, Scenario } from "./protocol.js"
 
 interface MetricDef {
@@ -8,6 +9,8 @@ interface MetricDef {
   /** which direction is better, shown next to the label */
   readonly better: "higher" | "lower"
   readonly get: (r: RunRecord) => number | undefined
+  /** a CPU split: the cell shows the medians of user / system / other threads, and no ratio */
+  readonly split?: (r: RunRecord) => ProcUsage | undefined
 }
 
 const m = (key: string) => (r: RunRecord) => r.metrics[key]
@@ -28,12 +31,80 @@ const primary: Record<Scenario, ReadonlyArray<MetricDef>> = {
   backpressure: [
     { label: "MiB server took in", better: "lower", get: m("serverMiBIn") },
     { label: "server peak RSS MiB", better: "lower", get: m("serverHwmMiB") }
+  ],
+  accept: [{ label: "ms until all served", better: "lower", get: m("totalMs") }],
+  idle: [
+    { label: "server KiB RSS per held connection", better: "lower", get: m("serverKiBPerConn") },
+    { label: "server KiB heap+external per held connection", better: "lower", get: m("serverHeapKiBPerConn") },
+    { label: "client KiB RSS per held connection", better: "lower", get: m("clientKiBPerConn") },
+    { label: "client KiB heap+external per held connection", better: "lower", get: m("clientHeapKiBPerConn") },
+    { label: "server RSS MiB before connections", better: "lower", get: m("serverIdleRssMiB") }
   ]
 }
 
+/** What one operation of a scenario is, and how many a run does: CPU is also shown per operation. */
+const operations = (r: RunRecord): { readonly count: number } | undefined => {
+  const p = r.params
+  if (p === undefined) return undefined
+  switch (r.scenario) {
+    case "bulk":
+      return { count: (p as { bytes: number }).bytes / 1048576 }
+    case "echo": {
+      const e = p as { warmup: number; count: number }
+      return { count: e.warmup + e.count }
+    }
+    case "churn":
+      return { count: (p as { count: number }).count }
+    case "lines":
+      return { count: (p as { count: number }).count / 1000 }
+    case "conc": {
+      const c = p as { connections: number; roundTrips: number }
+      return { count: c.connections * c.roundTrips }
+    }
+    case "accept":
+    case "idle":
+      return { count: (p as { connections: number }).connections }
+    case "backpressure":
+      return undefined
+  }
+}
+
+const perOp = (cpu: (r: RunRecord) => number | undefined) => (r: RunRecord) => {
+  const ops = operations(r)
+  const s = cpu(r)
+  return ops === undefined || s === undefined ? undefined : (s * 1e6) / ops.count
+}
+
+const unitOf: Record<Scenario, string> = {
+  bulk: "µs/MiB",
+  echo: "µs/round trip",
+  churn: "µs/connection",
+  lines: "µs/1000 lines",
+  conc: "µs/round trip",
+  backpressure: "",
+  accept: "µs/connection",
+  idle: "µs/connection"
+}
+
 const resources = (scenario: Scenario): ReadonlyArray<MetricDef> => [
+  ...(scenario === "backpressure" ? [] : [
+    { label: `client CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.clientProc?.cpuS) },
+    { label: `server CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.serverProc?.cpuS) }
+  ]),
   { label: "client CPU s", better: "lower", get: (r) => r.clientProc?.cpuS },
+  {
+    label: "client CPU s: user / system / V8+libuv threads",
+    better: "lower",
+    get: (r) => r.clientProc?.userS,
+    split: (r) => r.clientProc
+  },
   { label: "server CPU s", better: "lower", get: (r) => r.serverProc?.cpuS },
+  {
+    label: "server CPU s: user / system / V8+libuv threads",
+    better: "lower",
+    get: (r) => r.serverProc?.userS,
+    split: (r) => r.serverProc
+  },
   { label: "client peak RSS MiB", better: "lower", get: (r) => r.clientProc?.hwmMiB },
   ...(scenario === "conc" || scenario === "backpressure" ?
     [] :
@@ -74,6 +145,17 @@ const cell = (s: Summary | undefined): string => {
   return `${round(s.median)}${range}${s.failed > 0 ? ` ⚠${s.failed} failed` : ""}`
 }
 
+const splitCell = (runs: ReadonlyArray<RunRecord>, split: (r: RunRecord) => ProcUsage | undefined): string => {
+  const med = (get: (u: ProcUsage) => number) => {
+    const v = summarize(runs, (r) => {
+      const u = split(r)
+      return u === undefined ? undefined : get(u)
+    })
+    return v.n === 0 ? "–" : round(v.median)
+  }
+  return `${med((u) => u.userS)} / ${med((u) => u.sysS)} / ${med((u) => u.bgS)}`
+}
+
 const ratio = (a: Summary | undefined, b: Summary | undefined): string =>
   a === undefined || b === undefined || a.n === 0 || b.n === 0 || b.median === 0
     ? "–"
@@ -95,6 +177,18 @@ export const summaryTable = (report: BenchReport): string => {
   const rows: Array<Array<string>> = []
   for (const scenario of report.options.scenarios) {
     for (const d of [...primary[scenario], ...resources(scenario)]) {
+      const split = d.split
+      if (split !== undefined) {
+        const row = [
+          scenario,
+          label(d),
+          ...impls.map((i) => splitCell(runsOf(report, scenario, { client: i, server: i }), split))
+        ]
+        if (has("effect-tcp") && has("raw")) row.push("")
+        if (has("effect-tcp") && has("platform")) row.push("")
+        rows.push(row)
+        continue
+      }
       const s = new Map<Impl, Summary>()
       for (const impl of impls) s.set(impl, summarize(runsOf(report, scenario, { client: impl, server: impl }), d.get))
       const row = [scenario, label(d), ...impls.map((i) => cell(s.get(i)))]
@@ -152,7 +246,8 @@ export const formatReport = (report: BenchReport): string => {
     "",
     "Cells: median (min–max) over repetitions. Ratios are of medians (effect-tcp ÷ other); ↑/↓ says which way is better.",
     "CPU seconds are from /proc/<pid>/stat between \"ready\" and the end of the measured part (startup excluded);",
-    "peak RSS is VmHWM. Backpressure always uses the raw client (see README).",
+    "\"V8+libuv threads\" is the CPU of every thread but the JavaScript one (GC, compiler, libuv pool).",
+    "Peak RSS is VmHWM. Backpressure and accept always use the raw client (see README).",
     "",
     summaryTable(report)
   ]

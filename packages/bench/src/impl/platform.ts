@@ -7,7 +7,7 @@ import * as Socket from "@effect/platform/Socket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import * as Effect from "effect/Effect"
 import * as Mailbox from "effect/Mailbox"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { counters } from "../control.js"
 import {
@@ -18,8 +18,10 @@ import {
   type ChildConfig,
   type ChurnParams,
   type ConcParams,
+  connectionByte,
   echoMessage,
   type EchoParams,
+  type IdleParams,
   latencySummary,
   linesAck,
   linesChunk,
@@ -93,7 +95,16 @@ const lines: Handler = (socket) =>
     yield* write(linesAck(acc.count, acc.length))
   })
 
-const handlers: Record<Scenario, Handler> = { bulk, echo, churn: echo, lines, conc: echo, backpressure: echo }
+const handlers: Record<Scenario, Handler> = {
+  bulk,
+  echo,
+  churn: echo,
+  lines,
+  conc: echo,
+  backpressure: echo,
+  accept: echo,
+  idle: echo
+}
 
 const server = (config: ChildConfig) =>
   Effect.gen(function*() {
@@ -281,6 +292,27 @@ const concClient = (p: ConcParams): EffectClientScenario => ({
     })
 })
 
+const idleClient = (p: IdleParams): EffectClientScenario => ({
+  run: (port) =>
+    Effect.gen(function*() {
+      // Never closed: the connections are held until the process exits.
+      const scope = yield* Scope.make()
+      const [, elapsedMs] = yield* timed(Effect.forEach(
+        Array.from({ length: p.connections }, (_, i) => i),
+        (i) =>
+          Effect.gen(function*() {
+            const b = connectionByte(i)
+            const conn = yield* Scope.extend(open(port), scope)
+            yield* conn.write(Uint8Array.of(b))
+            const reply = yield* conn.readExactly(1)
+            if (reply[0] !== b) return yield* Effect.fail(new Error(`idle: connection ${i} got ${reply[0]}`))
+          }),
+        { concurrency: p.concurrency, discard: true }
+      ))
+      return { ok: true, check: `${p.connections} connections echoed their byte and are held`, elapsedMs, metrics: {} }
+    })
+})
+
 const client = (config: ChildConfig): EffectClientScenario => {
   const p = config.params as never
   switch (config.scenario) {
@@ -294,6 +326,11 @@ const client = (config: ChildConfig): EffectClientScenario => {
       return linesClient(p)
     case "conc":
       return concClient(p)
+    case "idle":
+      return idleClient(p)
+    case "accept":
+      // The scenario measures the server; the harness drives every server with the raw client.
+      return { run: () => Effect.die("the accept scenario uses the raw client") }
     case "backpressure":
       // The platform Socket only writes while `run` reads, so it cannot be a client that never
       // reads; the harness uses the raw client for this scenario.

@@ -4,6 +4,7 @@
 import * as net from "node:net"
 import { counters, fail, send, waitFor } from "../control.js"
 import {
+  type AcceptParams,
   type BackpressureParams,
   bulkAck,
   bulkChunk,
@@ -14,8 +15,10 @@ import {
   type ChurnParams,
   type ClientResult,
   type ConcParams,
+  connectionByte,
   echoMessage,
   type EchoParams,
+  type IdleParams,
   latencySummary,
   linesAck,
   linesChunk,
@@ -112,7 +115,9 @@ const serverHandlers: Record<Scenario, (socket: net.Socket) => void> = {
   churn: echoHandler,
   lines: linesHandler,
   conc: echoHandler,
-  backpressure: echoHandler
+  backpressure: echoHandler,
+  accept: echoHandler,
+  idle: echoHandler
 }
 
 const runServer = (config: ChildConfig): void => {
@@ -410,13 +415,71 @@ const backpressureClient = (p: BackpressureParams): ClientScenario => {
   }
 }
 
+/**
+ * Opens `count` connections, at most `concurrency` connects in flight; each sends its byte and
+ * waits for the echo. Resolves with the open sockets once every one has its echo.
+ */
+const openEchoed = (port: number, count: number, concurrency: number, what: string): Promise<Array<net.Socket>> =>
+  new Promise((resolve) => {
+    const sockets: Array<net.Socket> = []
+    let started = 0
+    let echoed = 0
+    const startOne = () => {
+      const i = started++
+      const b = connectionByte(i)
+      const socket = connect(port)
+      sockets.push(socket)
+      socket.on("connect", () => socket.write(Uint8Array.of(b)))
+      socket.once("data", (d: Buffer) => {
+        if (d.length !== 1 || d[0] !== b) fail(`${what}: connection ${i} got ${d.toString("hex")}`)
+        echoed++
+        if (echoed === count) return resolve(sockets)
+        if (started < count) startOne()
+      })
+    }
+    for (let k = 0; k < Math.min(concurrency, count); k++) startOne()
+  })
+
+const acceptClient = (p: AcceptParams): ClientScenario => {
+  let sockets: Array<net.Socket> = []
+  return {
+    run: async (port) => {
+      const start = performance.now()
+      sockets = await openEchoed(port, p.connections, p.connections, "accept")
+      const elapsedMs = performance.now() - start
+      for (const s of sockets) s.destroy()
+      return {
+        ok: true,
+        check: `${p.connections} simultaneous connections echoed their byte`,
+        elapsedMs,
+        metrics: { totalMs: elapsedMs }
+      }
+    }
+  }
+}
+
+const idleClient = (p: IdleParams): ClientScenario => {
+  // Held until the process exits.
+  const held: Array<net.Socket> = []
+  return {
+    run: async (port) => {
+      const start = performance.now()
+      held.push(...(await openEchoed(port, p.connections, p.concurrency, "idle")))
+      const elapsedMs = performance.now() - start
+      return { ok: true, check: `${p.connections} connections echoed their byte and are held`, elapsedMs, metrics: {} }
+    }
+  }
+}
+
 const clients: Record<Scenario, (p: any) => ClientScenario> = {
   bulk: bulkClient,
   echo: echoClient,
   churn: churnClient,
   lines: linesClient,
   conc: concClient,
-  backpressure: backpressureClient
+  backpressure: backpressureClient,
+  accept: acceptClient,
+  idle: idleClient
 }
 
 const runClient = async (config: ChildConfig): Promise<void> => {
