@@ -223,6 +223,15 @@ describe("PlatformSocketServer", () => {
       assert.strictEqual(result, "finished")
     }))
 
+  it.scopedLive("a bad shutdownGracePeriod is an InvalidArgument, as for Server.make", () =>
+    Effect.gen(function*() {
+      for (const bad of [-1, "soon", Number.NaN, "-5 seconds"]) {
+        const error = yield* Effect.flip(PlatformSocketServer.make(local, { shutdownGracePeriod: bad as never }))
+        assert.strictEqual(error._tag, "InvalidArgument", String(bad))
+        assert.strictEqual(error._tag === "InvalidArgument" && error.argument, "shutdownGracePeriod", String(bad))
+      }
+    }))
+
   it.live("releasing the layer interrupts handlers only after the grace period", () =>
     Effect.gen(function*() {
       const grace = 500
