@@ -37,6 +37,7 @@ import type { Connection, SocketOptions, TcpSocket } from "./Connection.js"
 import * as internal from "./internal/tcp.js"
 import type { ReaderOptions } from "./Reader.js"
 import type { ConnectError, InvalidArgument } from "./TcpError.js"
+import type { ClientOptions as TlsClientOptions } from "./Tls.js"
 import type { WhereToConnect } from "./WhereToConnect.js"
 import type { WriterOptions } from "./Writer.js"
 
@@ -57,6 +58,13 @@ export interface ConnectOptions extends ReaderOptions, WriterOptions, SocketOpti
   readonly socket?: net.Socket | undefined
   /** Resolve the host to this family only. */
   readonly family?: 4 | 6 | undefined
+  /**
+   * Connect over TLS (see the `Tls` module): the handshake is part of the connect, inside
+   * `timeout`. A handshake failure is a `ConnectError` with reason `"CertificateUntrusted"`,
+   * `"HostnameMismatch"`, `"CertificateExpired"` or `"HandshakeFailed"`, whose `cause` is a
+   * `TlsError` with the OpenSSL code. Ignored by `connectSock`.
+   */
+  readonly tls?: TlsClientOptions | undefined
 }
 
 /**

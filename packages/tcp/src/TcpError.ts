@@ -9,7 +9,9 @@ import * as Data from "effect/Data"
 import * as Address from "./Address.js"
 
 /**
- * Why a connection attempt failed.
+ * Why a connection attempt failed. The TLS reasons (`CertificateUntrusted`, `HostnameMismatch`,
+ * `CertificateExpired`, `HandshakeFailed`) come from a connect with the `tls` option; their
+ * `cause` is a `TlsError` (see the `Tls` module).
  *
  * @since 0.1.0
  * @category models
@@ -22,6 +24,10 @@ export type ConnectErrorReason =
   | "Unreachable"
   | "AddressInUse"
   | "PermissionDenied"
+  | "CertificateUntrusted"
+  | "HostnameMismatch"
+  | "CertificateExpired"
+  | "HandshakeFailed"
   | "Unknown"
 
 /**
@@ -172,12 +178,60 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
 }> {}
 
 /**
+ * Why a TLS handshake failed.
+ *
+ * - `CertificateUntrusted`: the certificate does not chain to a trusted authority (or was
+ *   refused by the peer's verification).
+ * - `HostnameMismatch`: the certificate is not for the name (or IP address) connected to.
+ * - `CertificateExpired`: the certificate is outside its validity period.
+ * - `HandshakeFailed`: any other failure: protocol error, no common version or cipher, the peer
+ *   refused our certificate or closed the connection during the handshake.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HandshakeFailureReason = "CertificateUntrusted" | "HostnameMismatch" | "CertificateExpired" | "HandshakeFailed"
+
+/**
+ * Why a TLS operation failed: a handshake failure, or for `Tls.startTls`: `Timeout` (the
+ * handshake took longer than its bound), `PlaintextBuffered` (plaintext bytes were waiting in
+ * the reader at the upgrade), `AlreadyTls` (the connection is TLS already) or `Closed` (the
+ * connection was closed or its reader in use).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type TlsErrorReason = HandshakeFailureReason | "Timeout" | "PlaintextBuffered" | "AlreadyTls" | "Closed"
+
+/**
+ * A TLS failure. `code` is the OpenSSL or Node code (`"CERT_HAS_EXPIRED"`,
+ * `"ERR_TLS_CERT_ALTNAME_INVALID"`, `"ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION"`, …) when there is
+ * one; `address` is the peer's address.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class TlsError extends Data.TaggedError("TlsError")<{
+  readonly reason: TlsErrorReason
+  readonly code?: string | undefined
+  readonly address?: Address | undefined
+  readonly cause?: unknown
+}> {
+  /** @since 0.2.0 */
+  override get message(): string {
+    const code = this.code === undefined ? "" : ` (${this.code})`
+    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : typeof this.cause === "string" ? `: ${this.cause}` : ""
+    return `TLS ${this.reason}${code}${cause}`
+  }
+}
+
+/**
  * Any error of effect-tcp.
  *
  * @since 0.1.0
  * @category models
  */
-export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument
+export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument | TlsError
 
 const describeCause = (cause: unknown): string => {
   if (cause === undefined) return ""

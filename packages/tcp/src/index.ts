@@ -31,6 +31,8 @@ export * as Server from "./Server.js"
 export * as Tcp from "./Tcp.js"
 /** @since 0.1.0 */
 export * as TcpError from "./TcpError.js"
+/** @since 0.2.0 */
+export * as Tls from "./Tls.js"
 /** @since 0.1.0 */
 export * as WhereToConnect from "./WhereToConnect.js"
 /** @since 0.1.0 */

@@ -21,11 +21,27 @@ import { type WriterConfig, WriterImpl } from "./writer.js"
 const readerClosed = new ReadError({ reason: "Closed" })
 const writerClosed = new WriteError({ reason: "Closed" })
 
-/** Destroys a socket and waits until its descriptor is closed (`'close'`). */
+/** Bound on waiting for a TLS peer's close_notify and FIN after ours (see `closeSocket`). */
+const tlsLingerMillis = 2_000
+
+/**
+ * Destroys a socket and waits until its descriptor is closed (`'close'`).
+ *
+ * A TLS socket whose writer was closed (close_notify and FIN sent) is first given up to 2 s for
+ * the peer's close_notify and FIN, reading and dropping what arrives: a TLS peer answers our
+ * close_notify with its own, and a descriptor closed before that arrives answers it with RST,
+ * which makes the peer's kernel drop the bytes we sent that it has not read yet.
+ */
 export const closeSocket = (socket: net.Socket): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (socket.closed) return resume(Effect.void)
     socket.once("close", () => resume(Effect.void))
+    if ((socket as { encrypted?: boolean }).encrypted === true && socket.writableEnded && !socket.destroyed) {
+      const timer = setTimeout(() => socket.destroy(), tlsLingerMillis)
+      socket.once("close", () => clearTimeout(timer))
+      socket.resume()
+      return
+    }
     socket.destroy()
   })
 

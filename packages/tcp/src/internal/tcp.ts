@@ -29,6 +29,7 @@ import {
   timerMillis,
   validate
 } from "./validate.js"
+import * as tlsInternal from "./tls.js"
 
 /** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
 const attemptDelay = 250
@@ -350,6 +351,12 @@ export const connectSock = <A extends Address.Address>(
 
 /** @internal */
 export const connect = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  opts?: Tcp.ConnectOptions
+): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
+  opts?.tls !== undefined ? tlsInternal.connect(where, opts, connectSock) : connectPlain(where, opts)
+
+const connectPlain = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>

@@ -1,0 +1,650 @@
+/**
+ * TLS: every use of `node:tls`. Client handshakes over a connected socket (the TLS part of
+ * `Tcp.connect`), server handshakes handed to a hidden `tls.Server` (which verifies client
+ * certificates and picks the SNI certificate), STARTTLS upgrades, and what a TLS connection
+ * negotiated.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as MetricLabel from "effect/MetricLabel"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as crypto from "node:crypto"
+import * as net from "node:net"
+import * as tls from "node:tls"
+import type * as Address from "../Address.js"
+import type * as Connection from "../Connection.js"
+import type * as Tcp from "../Tcp.js"
+import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError } from "../TcpError.js"
+import type * as Tls from "../Tls.js"
+import type * as WhereToConnect from "../WhereToConnect.js"
+import { attach, closeSocket } from "./connection.js"
+import * as defaults from "./defaults.js"
+import * as metrics from "./metrics.js"
+import { readerConfig, writerConfig } from "./options.js"
+import { checkBoolean, checkDuration, invalidArgument, maxTimerMillis, validate } from "./validate.js"
+
+const noop = () => {}
+
+// -------------------------------------------------------------------------------------------------
+// Failures
+
+const codeOf = (error: unknown): string | undefined => {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+/** OpenSSL's verification codes (as Node reports them) that say "not signed by anyone trusted". */
+const untrusted = new Set([
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
+  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
+  "INVALID_CA",
+  "PATH_LENGTH_EXCEEDED",
+  "INVALID_PURPOSE",
+  "CERT_REVOKED",
+  "CERT_CHAIN_TOO_LONG",
+  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
+  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
+  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
+  "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
+])
+
+const expired = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
+  "ERROR_IN_CERT_NOT_AFTER_FIELD",
+  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED"
+])
+
+/** @internal */
+export const handshakeReason = (code: string | undefined): Tls.HandshakeFailureReason =>
+  code === undefined
+    ? "HandshakeFailed"
+    : code === "ERR_TLS_CERT_ALTNAME_INVALID"
+    ? "HostnameMismatch"
+    : expired.has(code)
+    ? "CertificateExpired"
+    : untrusted.has(code)
+    ? "CertificateUntrusted"
+    : "HandshakeFailed"
+
+/**
+ * The failure without what Node attaches to it (the peer certificate, whose issuer chain of a
+ * self-signed certificate refers to itself): an error must stay printable and serialisable.
+ */
+const plainError = (error: unknown): unknown => {
+  if (!(error instanceof Error)) return error
+  const code = codeOf(error)
+  const plain = new Error(error.message)
+  plain.name = error.name
+  if (error.stack !== undefined) plain.stack = error.stack
+  return code === undefined ? plain : Object.assign(plain, { code })
+}
+
+const tlsError = (error: unknown, address: Address.Address | undefined): TlsError => {
+  const code = codeOf(error)
+  return new TlsError({ reason: handshakeReason(code), code, address, cause: plainError(error) })
+}
+
+/** @internal */
+export const handshakeFailures = Metric.counter("effect_tcp_tls_handshake_failures_total", {
+  description: "Failed server-side TLS handshakes, by reason",
+  incremental: true
+})
+
+const handshakeFailed = (reason: string): void => handshakeFailures.unsafeUpdate(1, [MetricLabel.make("reason", reason)])
+
+// -------------------------------------------------------------------------------------------------
+// Validation
+
+const isPemPart = (value: unknown): value is string | Uint8Array => typeof value === "string" || value instanceof Uint8Array
+
+const checkPem = (argument: string, value: unknown): string | Buffer | Array<string | Buffer> | undefined => {
+  if (value === undefined) return undefined
+  const one = (part: unknown, at: string): string | Buffer => {
+    if (!isPemPart(part) || part.length === 0) {
+      return invalidArgument(at, "expected PEM text or DER bytes (a non-empty string or Uint8Array)")
+    }
+    // OpenSSL skips text that holds no PEM block: a mistake that would silently trust nothing.
+    if (typeof part === "string" && !part.includes("-----BEGIN ")) return invalidArgument(at, "expected PEM text")
+    return typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength)
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0) return invalidArgument(argument, "expected at least one certificate")
+    return value.map((part, i) => one(part, `${argument}[${i}]`))
+  }
+  return one(value, argument)
+}
+
+const checkString = (argument: string, value: unknown): string | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value !== "string") return invalidArgument(argument, `expected a string, got ${typeof value}`)
+  return value
+}
+
+const checkAlpn = (argument: string, value: unknown): Array<string> | undefined => {
+  if (value === undefined) return undefined
+  if (!Array.isArray(value) || value.length === 0) {
+    return invalidArgument(argument, "expected a non-empty array of protocol names")
+  }
+  return value.map((name, i) => {
+    if (typeof name !== "string" || name === "" || Buffer.byteLength(name) > 255) {
+      return invalidArgument(`${argument}[${i}]`, "expected a protocol name of 1 to 255 bytes")
+    }
+    return name
+  })
+}
+
+const checkVersion = (argument: string, value: unknown): tls.SecureVersion => {
+  if (value === undefined) return "TLSv1.2"
+  if (value !== "TLSv1.2" && value !== "TLSv1.3") {
+    return invalidArgument(argument, `expected "TLSv1.2" or "TLSv1.3", got ${String(value)}`)
+  }
+  return value
+}
+
+const checkServername = (argument: string, value: unknown): string | undefined => {
+  const name = checkString(argument, value)
+  if (name === undefined) return undefined
+  if (name === "" || name.includes("\0")) return invalidArgument(argument, "expected a non-empty host name")
+  if (net.isIP(name) !== 0) {
+    return invalidArgument(argument, "an IP address is not a server name (SNI); leave servername out")
+  }
+  return name
+}
+
+const checkObject = (argument: string, value: unknown): void => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    invalidArgument(argument, "expected an options object")
+  }
+}
+
+/** `tls.createSecureContext`, its exception (bad PEM, wrong passphrase, …) as `InvalidArgument`. */
+const secureContext = (argument: string, contextOptions: tls.SecureContextOptions): tls.SecureContext => {
+  try {
+    return tls.createSecureContext(contextOptions)
+  } catch (error) {
+    return invalidArgument(argument, error instanceof Error ? error.message : String(error))
+  }
+}
+
+const pemCertificate = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+
+/** Trust anchors are parsed here: OpenSSL skips a CA it cannot read, which would trust nothing silently. */
+const checkCa = (argument: string, value: unknown): string | Buffer | Array<string | Buffer> | undefined => {
+  const ca = checkPem(argument, value)
+  if (ca === undefined) return undefined
+  const parts = Array.isArray(ca) ? ca : [ca]
+  parts.forEach((part, i) => {
+    const at = Array.isArray(ca) ? `${argument}[${i}]` : argument
+    const blocks = typeof part === "string" ? part.match(pemCertificate) ?? [] : [part]
+    if (blocks.length === 0) invalidArgument(at, "expected PEM certificates (-----BEGIN CERTIFICATE-----)")
+    for (const block of blocks) {
+      try {
+        new crypto.X509Certificate(block)
+      } catch (error) {
+        invalidArgument(at, `not a readable certificate: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  })
+  return ca
+}
+
+/** A validated client `tls` option. */
+interface ClientConfig {
+  readonly context: tls.SecureContext
+  readonly servername: string | undefined
+  readonly alpn: Array<string> | undefined
+  readonly rejectUnauthorized: boolean
+}
+
+/** Validated options, kept per options object: a connect loop pays for the secure context once. */
+const clientConfigs = new WeakMap<object, ClientConfig>()
+
+/** @internal */
+export const clientConfig = (input: unknown, argument = "tls"): ClientConfig => {
+  checkObject(argument, input)
+  const cached = clientConfigs.get(input as object)
+  if (cached !== undefined) return cached
+  const o = input as Tls.ClientOptions
+  const ca = checkCa(`${argument}.ca`, o.ca)
+  const cert = checkPem(`${argument}.cert`, o.cert)
+  const key = checkPem(`${argument}.key`, o.key)
+  const pfx = checkPem(`${argument}.pfx`, o.pfx)
+  if (Array.isArray(pfx)) invalidArgument(`${argument}.pfx`, "expected one PKCS#12 bundle")
+  const passphrase = checkString(`${argument}.passphrase`, o.passphrase)
+  if ((cert === undefined) !== (key === undefined)) {
+    invalidArgument(`${argument}.cert`, "a client certificate needs both cert and key")
+  }
+  const config: ClientConfig = {
+    context: secureContext(argument, {
+      ...(ca !== undefined ? { ca } : {}),
+      ...(cert !== undefined ? { cert } : {}),
+      ...(key !== undefined ? { key } : {}),
+      ...(pfx !== undefined ? { pfx: pfx as string | Buffer } : {}),
+      ...(passphrase !== undefined ? { passphrase } : {}),
+      minVersion: checkVersion(`${argument}.minVersion`, o.minVersion)
+    }),
+    servername: checkServername(`${argument}.servername`, o.servername),
+    alpn: checkAlpn(`${argument}.alpnProtocols`, o.alpnProtocols),
+    rejectUnauthorized: checkBoolean(`${argument}.rejectUnauthorized`, o.rejectUnauthorized, true)
+  }
+  clientConfigs.set(input as object, config)
+  return config
+}
+
+/** A validated server `tls` option: the hidden `tls.Server` that does the handshakes. */
+export interface ServerConfig {
+  readonly server: tls.Server
+  readonly handshakeTimeout: number
+}
+
+const serverConfigs = new WeakMap<object, ServerConfig>()
+
+/** @internal */
+export const serverConfig = (input: unknown, argument = "tls"): ServerConfig => {
+  checkObject(argument, input)
+  const cached = serverConfigs.get(input as object)
+  if (cached !== undefined) return cached
+  const o = input as Tls.ServerOptions
+  if (!Array.isArray(o.certificates) || o.certificates.length === 0) {
+    invalidArgument(`${argument}.certificates`, "expected at least one { cert, key }")
+  }
+  const certificates = o.certificates.map((c, i) => {
+    const at = `${argument}.certificates[${i}]`
+    checkObject(at, c)
+    const servernames = c.servernames === undefined ? [] : c.servernames
+    if (!Array.isArray(servernames)) invalidArgument(`${at}.servernames`, "expected an array of host names")
+    servernames.forEach((name, j) => checkServername(`${at}.servernames[${j}]`, name))
+    const passphrase = checkString(`${at}.passphrase`, c.passphrase)
+    const contextOptions: tls.SecureContextOptions = {
+      cert: checkPem(`${at}.cert`, c.cert) ?? invalidArgument(`${at}.cert`, "expected a certificate"),
+      key: checkPem(`${at}.key`, c.key) ?? invalidArgument(`${at}.key`, "expected a private key"),
+      ...(passphrase !== undefined ? { passphrase } : {})
+    }
+    secureContext(at, contextOptions)
+    return { contextOptions, servernames }
+  })
+  const ca = checkCa(`${argument}.ca`, o.ca)
+  const requestCert = checkBoolean(`${argument}.requestCert`, o.requestCert, false)
+  const rejectUnauthorized = checkBoolean(`${argument}.rejectUnauthorized`, o.rejectUnauthorized, true)
+  const alpn = checkAlpn(`${argument}.alpnProtocols`, o.alpnProtocols)
+  const minVersion = checkVersion(`${argument}.minVersion`, o.minVersion)
+  const handshakeTimeout = Math.max(
+    1,
+    Math.min(checkDuration(`${argument}.handshakeTimeout`, o.handshakeTimeout, defaultHandshakeTimeout), maxTimerMillis)
+  )
+  let server: tls.Server
+  try {
+    server = tls.createServer({
+      ...certificates[0].contextOptions,
+      ...(ca !== undefined ? { ca } : {}),
+      requestCert,
+      rejectUnauthorized,
+      ...(alpn !== undefined ? { ALPNProtocols: alpn } : {}),
+      minVersion,
+      allowHalfOpen: true,
+      // Bounded by `handshakeTimeout` here, from the start of each handshake (Node's is an idle timer).
+      handshakeTimeout: 0
+    })
+    for (const { contextOptions, servernames } of certificates) {
+      for (const name of servernames) {
+        server.addContext(name, { ...contextOptions, ...(ca !== undefined ? { ca } : {}), minVersion })
+      }
+    }
+  } catch (error) {
+    return invalidArgument(argument, error instanceof Error ? error.message : String(error))
+  }
+  server.on("secureConnection", onSecureConnection)
+  server.on("tlsClientError", onTlsClientError)
+  const config: ServerConfig = { server, handshakeTimeout }
+  serverConfigs.set(input as object, config)
+  return config
+}
+
+const defaultHandshakeTimeout = defaults.connectTimeout
+
+// -------------------------------------------------------------------------------------------------
+// Server-side handshakes
+
+/** What a server-side handshake in progress waits for, kept on the raw socket. */
+const pendingKey: unique symbol = Symbol("effect-tcp/tls/pending")
+
+interface Pending {
+  readonly done: (secure: tls.TLSSocket | undefined, error: unknown, tlsSocket: tls.TLSSocket | undefined) => void
+}
+
+type PendingSocket = net.Socket & { [pendingKey]?: Pending | undefined }
+
+/** The parent (raw) socket of a TLS socket made by the hidden server. */
+const parentOf = (secure: tls.TLSSocket): PendingSocket | undefined =>
+  (secure as unknown as { _parent?: PendingSocket })._parent
+
+function onSecureConnection(secure: tls.TLSSocket): void {
+  parentOf(secure)?.[pendingKey]?.done(secure, undefined, secure)
+}
+
+function onTlsClientError(error: Error, secure: tls.TLSSocket): void {
+  // A client certificate that fails verification is reported as ECONNRESET (Node destroys the
+  // socket first); the verification code is on the socket.
+  const verify = (secure as { authorizationError?: unknown }).authorizationError
+  const cause = typeof verify === "string" || verify instanceof Error
+    ? Object.assign(new Error(`client certificate refused: ${String(verify)}`), { code: codeOf(verify) ?? verify })
+    : error
+  parentOf(secure)?.[pendingKey]?.done(undefined, cause, secure)
+}
+
+/**
+ * Runs the server side of a handshake on an accepted (or plaintext) socket, through the hidden
+ * server, bounded by `timeoutMillis`: calls `onSecure` with the TLS socket, or `onFailure` with
+ * the error after destroying the socket. No fiber: this is the per-connection path.
+ */
+export const acceptHandshake = (
+  raw: net.Socket,
+  config: ServerConfig,
+  timeoutMillis: number,
+  onSecure: (secure: tls.TLSSocket) => void,
+  onFailure: (error: TlsError) => void,
+  address?: Address.Address
+): void => {
+  const socket = raw as PendingSocket
+  let settled = false
+  const timer = setTimeout(() => {
+    finish(undefined, Object.assign(new Error(`no TLS handshake within ${timeoutMillis} ms`), { code: "ETIMEDOUT" }), undefined)
+  }, timeoutMillis)
+  const finish = (secure: tls.TLSSocket | undefined, error: unknown, tlsSocket: tls.TLSSocket | undefined): void => {
+    if (settled) return
+    settled = true
+    clearTimeout(timer)
+    socket[pendingKey] = undefined
+    socket.off("close", closedEarly)
+    if (secure !== undefined) {
+      secure.on("error", noop)
+      return onSecure(secure)
+    }
+    tlsSocket?.on("error", noop)
+    tlsSocket?.destroy()
+    socket.destroy()
+    const timedOut = codeOf(error) === "ETIMEDOUT" && error instanceof Error && error.message.startsWith("no TLS")
+    onFailure(
+      timedOut
+        ? new TlsError({ reason: "Timeout", code: "ETIMEDOUT", address, cause: error })
+        : tlsError(error, address)
+    )
+  }
+  const closedEarly = () =>
+    finish(undefined, Object.assign(new Error("the peer closed the connection during the TLS handshake"), { code: "ECONNRESET" }), undefined)
+  socket[pendingKey] = { done: finish }
+  socket.once("close", closedEarly)
+  socket.on("error", noop)
+  config.server.emit("connection", socket)
+}
+
+/**
+ * The server's hook: a `tls` server option as what the server needs per connection. `onFailed`
+ * gets the reason for the metric and the log.
+ */
+export const serverHook = (config: ServerConfig) => ({
+  accept: (
+    raw: net.Socket,
+    address: Address.Address,
+    onSecure: (secure: tls.TLSSocket) => void,
+    onFailure: (error: TlsError) => void
+  ): void =>
+    acceptHandshake(raw, config, config.handshakeTimeout, onSecure, (error) => {
+      handshakeFailed(error.reason)
+      onFailure(error)
+    }, address)
+})
+
+// -------------------------------------------------------------------------------------------------
+// Client-side handshakes
+
+/** Where the client side checks the certificate: the SNI name and the name or IP checked. */
+const identity = (
+  where: WhereToConnect.Target,
+  cfg: ClientConfig
+): { readonly servername: string | undefined; readonly host: string } => {
+  if (cfg.servername !== undefined) return { servername: cfg.servername, host: cfg.servername }
+  const host = where._tag === "HostAndPort"
+    ? where.host.startsWith("[") && where.host.endsWith("]") ? where.host.slice(1, -1) : where.host
+    : where._tag === "InetAddress"
+    ? where.address.host
+    : "localhost"
+  return { servername: net.isIP(host) === 0 ? host : undefined, host }
+}
+
+/**
+ * Runs the client side of a handshake over a connected socket, bounded by `timeoutMillis`.
+ * Interrupted, it destroys the socket and waits until the descriptor is closed; failed, likewise
+ * before it fails.
+ */
+const connectHandshake = (
+  raw: net.Socket,
+  cfg: ClientConfig,
+  id: { readonly servername: string | undefined; readonly host: string },
+  timeoutMillis: number,
+  onFailure: (error: TlsError | "Timeout") => ConnectError | TlsError,
+  address: Address.Address | undefined
+): Effect.Effect<tls.TLSSocket, ConnectError | TlsError> =>
+  Effect.async<tls.TLSSocket, ConnectError | TlsError>((resume) => {
+    let settled = false
+    let secure: tls.TLSSocket | undefined
+    const giveUp = (failure: ConnectError | TlsError) => {
+      settled = true
+      clearTimeout(timer)
+      secure?.destroy()
+      raw.destroy()
+      resume(Effect.zipRight(waitClosed(raw, secure), Effect.fail(failure)))
+    }
+    const timer = setTimeout(() => {
+      if (!settled) giveUp(onFailure("Timeout"))
+    }, Math.min(Math.max(0, timeoutMillis), maxTimerMillis))
+    try {
+      secure = tls.connect({
+        socket: raw,
+        secureContext: cfg.context,
+        host: id.host,
+        ...(id.servername !== undefined ? { servername: id.servername } : {}),
+        ...(cfg.alpn !== undefined ? { ALPNProtocols: cfg.alpn } : {}),
+        rejectUnauthorized: cfg.rejectUnauthorized
+      })
+    } catch (error) {
+      giveUp(onFailure(tlsError(error, address)))
+      return
+    }
+    const tlsSocket = secure
+    tlsSocket.on("error", (error) => {
+      if (!settled) giveUp(onFailure(tlsError(error, address)))
+    })
+    tlsSocket.once("close", () => {
+      if (!settled) {
+        giveUp(onFailure(tlsError(
+          Object.assign(new Error("the peer closed the connection during the TLS handshake"), { code: "ECONNRESET" }),
+          address
+        )))
+      }
+    })
+    tlsSocket.once("secureConnect", () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resume(Effect.succeed(tlsSocket))
+    })
+    return Effect.suspend(() => {
+      if (settled) return Effect.void
+      settled = true
+      clearTimeout(timer)
+      tlsSocket.destroy()
+      raw.destroy()
+      return waitClosed(raw, tlsSocket)
+    })
+  })
+
+const waitClosed = (raw: net.Socket, secure: tls.TLSSocket | undefined): Effect.Effect<void> =>
+  secure === undefined ? closeSocket(raw) : Effect.zipRight(closeSocket(secure), closeSocket(raw))
+
+const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): Effect.Effect<void> =>
+  Effect.isEffect(interrupt)
+    ? Effect.asVoid(Effect.exit(interrupt))
+    : Effect.async<void>((resume) => {
+      if (interrupt.aborted) return resume(Effect.void)
+      const onAbort = () => resume(Effect.void)
+      interrupt.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
+    })
+
+/** A TLS socket as a `TcpSocket`: socket options and `reset` act on the TCP socket underneath. */
+const tlsTcpSocket = <A extends Address.Address>(
+  plain: Connection.TcpSocket<A>,
+  secure: tls.TLSSocket
+): Connection.TcpSocket<A> => ({ ...plain, raw: secure })
+
+type ConnectSock = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  opts?: Tcp.ConnectOptions
+) => Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope>
+
+/**
+ * `Tcp.connect` with a `tls` option: the TCP connect (`connectSock`, without `interrupt`), then
+ * the handshake in what is left of `timeout`, both raced against `interrupt`; then the reader
+ * and writer, attached to the TLS socket.
+ */
+export const connect = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  opts: Tcp.ConnectOptions,
+  connectSock: ConnectSock
+): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
+  Effect.flatMap(
+    validate(() => ({
+      tls: clientConfig(opts.tls),
+      timeout: checkDuration("timeout", opts.timeout, defaults.connectTimeout),
+      reader: readerConfig(opts),
+      writer: writerConfig(opts)
+    })),
+    (cfg) => {
+      const target = describe(where)
+      const id = identity(where, cfg.tls)
+      const started = Date.now()
+      const connecting = Effect.flatMap(
+        connectSock(where, { ...opts, tls: undefined, interrupt: undefined }),
+        (plain) => {
+          const address = plain.remoteAddress
+          const failure = (error: TlsError | "Timeout"): ConnectError =>
+            error === "Timeout"
+              ? new ConnectError({ reason: "Timeout", target, attempts: [], cause: `no TLS handshake within ${cfg.timeout} ms` })
+              : new ConnectError({
+                reason: error.reason as ConnectErrorReason,
+                target,
+                attempts: [{ address, reason: error.reason as ConnectErrorReason, cause: error }],
+                cause: error
+              })
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.flatMap(
+              restore(
+                connectHandshake(plain.raw, cfg.tls, id, cfg.timeout - (Date.now() - started), failure, address) as Effect.Effect<
+                  tls.TLSSocket,
+                  ConnectError
+                >
+              ),
+              (secure) =>
+                Effect.as(Effect.addFinalizer(() => closeSocket(secure)), tlsTcpSocket(plain, secure))
+            )
+          ).pipe(
+            Effect.tapError((error) => Effect.sync(() => metrics.connectFailed(error.reason))),
+            Effect.withSpan("effect-tcp.tls.handshake", {
+              kind: "client",
+              captureStackTrace: false,
+              attributes: { "effect-tcp.remote": formatAddress(address) }
+            })
+          )
+        }
+      )
+      const interrupt = opts.interrupt
+      const raced = interrupt === undefined ? connecting : Effect.raceFirst(
+        connecting,
+        Effect.zipRight(
+          abandonWhen(interrupt),
+          Effect.suspend(() =>
+            Effect.fail(new ConnectError({ reason: "Interrupted", target, attempts: [], cause: "the interrupt option fired" }))
+          )
+        )
+      )
+      return Effect.flatMap(raced, (socket) => attach(socket, cfg.reader, cfg.writer, "client"))
+    }
+  )
+
+const describe = (where: WhereToConnect.Target): string => String(where)
+
+const formatAddress = (address: Address.Address): string =>
+  address._tag === "Unix" ? address.path : address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+
+// -------------------------------------------------------------------------------------------------
+// What a TLS connection negotiated
+
+const fields = (input: unknown): Readonly<Record<string, string>> => {
+  const out: Record<string, string> = {}
+  if (typeof input === "object" && input !== null) {
+    for (const [k, v] of Object.entries(input)) out[k] = Array.isArray(v) ? v.join(", ") : String(v)
+  }
+  return out
+}
+
+const peerCertificate = (secure: tls.TLSSocket): Option.Option<Tls.PeerCertificate> => {
+  const cert = secure.getPeerCertificate()
+  if (cert === null || typeof cert !== "object" || cert.raw === undefined) return Option.none()
+  return Option.some({
+    subject: fields(cert.subject),
+    issuer: fields(cert.issuer),
+    validFrom: new Date(cert.valid_from),
+    validTo: new Date(cert.valid_to),
+    subjectAltNames: cert.subjectaltname === undefined || cert.subjectaltname === ""
+      ? []
+      : cert.subjectaltname.split(", "),
+    fingerprint256: cert.fingerprint256,
+    serialNumber: cert.serialNumber,
+    raw: new Uint8Array(cert.raw)
+  })
+}
+
+/** @internal */
+export const isTls = <A extends Address.Address>(connection: Connection.Connection<A>): boolean =>
+  connection.socket.raw instanceof tls.TLSSocket
+
+/** @internal */
+export const info = <A extends Address.Address>(connection: Connection.Connection<A>): Option.Option<Tls.TlsInfo> => {
+  const secure = connection.socket.raw
+  if (!(secure instanceof tls.TLSSocket)) return Option.none()
+  const alpn = secure.alpnProtocol
+  const servername = (secure as { servername?: unknown }).servername
+  return Option.some({
+    protocol: secure.getProtocol() ?? "unknown",
+    cipher: secure.getCipher()?.standardName ?? "unknown",
+    alpnProtocol: typeof alpn === "string" ? Option.some(alpn) : Option.none(),
+    peerCertificate: peerCertificate(secure),
+    authorized: secure.authorized,
+    servername: typeof servername === "string" && servername !== "" ? Option.some(servername) : Option.none()
+  })
+}
+
+// -------------------------------------------------------------------------------------------------
+// STARTTLS
+
+/** @internal */
+export const startTls = <A extends Address.Address>(
+  _connection: Connection.Connection<A>,
+  _opts: Tls.StartTlsOptions
+): Effect.Effect<Connection.Connection<A>, TlsError | InvalidArgument, Scope.Scope> =>
+  Effect.fail(new TlsError({ reason: "Closed", cause: "not implemented yet" })) as never
+
