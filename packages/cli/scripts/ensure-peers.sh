@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The CLI's tests talk to real peers nobody here wrote: nc (netcat-openbsd), socat, redis-cli,
 # redis-benchmark and redis-server; they also use python3 (a listener with a full accept queue)
-# and script (util-linux, a pseudo-terminal). Installs the missing ones from Debian's packages when this
+# and script (util-linux, a pseudo-terminal). The TLS tests make their certificates with openssl
+# and use `openssl s_server` / `s_client`, socat's OPENSSL addresses and redis-server's TLS port. Installs the missing ones from Debian's packages when this
 # runs as root with apt-get (CI, a fresh machine); otherwise says what to install.
 set -u
 missing=()
@@ -11,6 +12,7 @@ command -v redis-cli >/dev/null 2>&1 && command -v redis-benchmark >/dev/null 2>
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v script >/dev/null 2>&1 || missing+=(bsdutils)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing test peers: ${missing[*]}" >&2

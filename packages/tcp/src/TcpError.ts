@@ -190,7 +190,11 @@ export class InvalidArgument extends Data.TaggedError("InvalidArgument")<{
  * @since 0.2.0
  * @category models
  */
-export type HandshakeFailureReason = "CertificateUntrusted" | "HostnameMismatch" | "CertificateExpired" | "HandshakeFailed"
+export type HandshakeFailureReason =
+  | "CertificateUntrusted"
+  | "HostnameMismatch"
+  | "CertificateExpired"
+  | "HandshakeFailed"
 
 /**
  * Why a TLS operation failed: a handshake failure, or for `Tls.startTls`: `Timeout` (the
@@ -214,13 +218,17 @@ export type TlsErrorReason = HandshakeFailureReason | "Timeout" | "PlaintextBuff
 export class TlsError extends Data.TaggedError("TlsError")<{
   readonly reason: TlsErrorReason
   readonly code?: string | undefined
-  readonly address?: Address | undefined
+  readonly address?: Address.Address | undefined
   readonly cause?: unknown
 }> {
   /** @since 0.2.0 */
   override get message(): string {
     const code = this.code === undefined ? "" : ` (${this.code})`
-    const cause = this.cause instanceof Error ? `: ${this.cause.message}` : typeof this.cause === "string" ? `: ${this.cause}` : ""
+    const cause = this.cause instanceof Error
+      ? `: ${this.cause.message}`
+      : typeof this.cause === "string"
+      ? `: ${this.cause}`
+      : ""
     return `TLS ${this.reason}${code}${cause}`
   }
 }

@@ -10,6 +10,7 @@ import * as fc from "fast-check"
 import * as crypto from "node:crypto"
 import * as path from "node:path"
 import type * as tls from "node:tls"
+import * as PlatformSocket from "../src/PlatformSocket.js"
 import * as Reconnect from "../src/Reconnect.js"
 import * as Tcp from "../src/Tcp.js"
 import { ConnectError } from "../src/TcpError.js"
@@ -17,7 +18,8 @@ import * as Tls from "../src/Tls.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
 import { testCertificates } from "./utils/certs.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
-import { accept, rawServer, rawWrite, readToEnd, tempDir } from "./utils/rawServer.js"
+import { accept, rawServer, rawWrite, readToEnd } from "./utils/rawServer.js"
+import { tempDir } from "./utils/tempDir.js"
 import { acceptSecure, tlsPeerServer } from "./utils/tlsPeers.js"
 
 const certs = testCertificates()
@@ -64,7 +66,11 @@ describe("Tls client", () => {
       const cert = Option.getOrThrow(info.peerCertificate)
       assert.strictEqual(cert.subject.CN, "localhost")
       assert.strictEqual(cert.issuer.CN, "effect-tcp test CA")
-      assert.deepStrictEqual(cert.subjectAltNames, ["DNS:localhost", "IP Address:127.0.0.1", "IP Address:0:0:0:0:0:0:0:1"])
+      assert.deepStrictEqual(cert.subjectAltNames, [
+        "DNS:localhost",
+        "IP Address:127.0.0.1",
+        "IP Address:0:0:0:0:0:0:0:1"
+      ])
       assert.isTrue(cert.validFrom.getTime() < Date.now() && Date.now() < cert.validTo.getTime())
       const der = new crypto.X509Certificate(certs.server.cert)
       assert.strictEqual(cert.fingerprint256, der.fingerprint256)
@@ -216,7 +222,10 @@ describe("Tls client", () => {
         const baseline = fdCount()
         const fire = yield* Deferred.make<void>()
         const fiber = yield* Effect.fork(Effect.exit(Effect.scoped(
-          Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port), { tls: trust, interrupt: Deferred.await(fire) })
+          Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", server.port), {
+            tls: trust,
+            interrupt: Deferred.await(fire)
+          })
         )))
         yield* accept(server) // TCP is up; the handshake waits for an answer that never comes
         yield* Deferred.succeed(fire, undefined)
@@ -244,7 +253,12 @@ describe("Tls client", () => {
 
   it.scopedLive("mutual TLS: a client certificate", () =>
     Effect.gen(function*() {
-      const server = yield* tlsPeerServer({ ...serverTls, ca: certs.ca.cert, requestCert: true, rejectUnauthorized: true })
+      const server = yield* tlsPeerServer({
+        ...serverTls,
+        ca: certs.ca.cert,
+        requestCert: true,
+        rejectUnauthorized: true
+      })
       const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.port), {
         tls: { ...trust, cert: certs.client.cert, key: certs.client.key }
       })
@@ -357,10 +371,28 @@ describe("Tls client", () => {
       assert.deepStrictEqual(line, Option.some("one"))
       const again = yield* Effect.scoped(Effect.flatMap(
         Reconnect.connectWithRetry(where, Schedule.recurs(0), { tls: trust }),
-        (conn) => Effect.zipRight(conn.writer.writeLine("two"), conn.reader.readLine)
+        (conn) =>
+          Effect.zipRight(conn.writer.writeLine("two"), conn.reader.readLine)
       ))
       assert.deepStrictEqual(again, Option.some("two"))
       yield* Fiber.join(echoed)
+    }))
+
+  it.scopedLive("the platform adapter (PlatformSocket.make) takes the tls option", () =>
+    Effect.gen(function*() {
+      const server = yield* tlsPeerServer(serverTls)
+      const socket = yield* PlatformSocket.make(WhereToConnect.hostAndPort("localhost", server.port), { tls: trust })
+      const received: Array<Uint8Array> = []
+      const running = yield* Effect.fork(socket.run((bytes) => {
+        received.push(bytes)
+      }))
+      const peer = yield* acceptSecure(server)
+      const write = yield* socket.writer
+      yield* write(new TextEncoder().encode("via platform\n"))
+      assert.strictEqual(yield* peerRead(peer), "via platform\n")
+      peer.end("bye")
+      yield* Fiber.join(running)
+      assert.strictEqual(Buffer.concat(received).toString(), "bye")
     }))
 
   it.effect("bad tls options are InvalidArgument, with no socket opened", () =>

@@ -103,12 +103,14 @@ export const handshakeFailures = Metric.counter("effect_tcp_tls_handshake_failur
   incremental: true
 })
 
-const handshakeFailed = (reason: string): void => handshakeFailures.unsafeUpdate(1, [MetricLabel.make("reason", reason)])
+const handshakeFailed = (reason: string): void =>
+  handshakeFailures.unsafeUpdate(1, [MetricLabel.make("reason", reason)])
 
 // -------------------------------------------------------------------------------------------------
 // Validation
 
-const isPemPart = (value: unknown): value is string | Uint8Array => typeof value === "string" || value instanceof Uint8Array
+const isPemPart = (value: unknown): value is string | Uint8Array =>
+  typeof value === "string" || value instanceof Uint8Array
 
 const checkPem = (argument: string, value: unknown): string | Buffer | Array<string | Buffer> | undefined => {
   if (value === undefined) return undefined
@@ -117,7 +119,9 @@ const checkPem = (argument: string, value: unknown): string | Buffer | Array<str
       return invalidArgument(at, "expected PEM text or DER bytes (a non-empty string or Uint8Array)")
     }
     // OpenSSL skips text that holds no PEM block: a mistake that would silently trust nothing.
-    if (typeof part === "string" && !part.includes("-----BEGIN ")) return invalidArgument(at, "expected PEM text")
+    if (typeof part === "string" && !part.includes("-----BEGIN ")) {
+      return invalidArgument(at, "expected PEM text")
+    }
     return typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength)
   }
   if (Array.isArray(value)) {
@@ -194,7 +198,10 @@ const checkCa = (argument: string, value: unknown): string | Buffer | Array<stri
       try {
         new crypto.X509Certificate(block)
       } catch (error) {
-        invalidArgument(at, `not a readable certificate: ${error instanceof Error ? error.message : String(error)}`)
+        invalidArgument(
+          at,
+          `not a readable certificate: ${error instanceof Error ? error.message : String(error)}`
+        )
       }
     }
   })
@@ -283,7 +290,10 @@ export const serverConfig = (input: unknown, argument = "tls"): ServerConfig => 
   const minVersion = checkVersion(`${argument}.minVersion`, o.minVersion)
   const handshakeTimeout = Math.max(
     1,
-    Math.min(checkDuration(`${argument}.handshakeTimeout`, o.handshakeTimeout, defaultHandshakeTimeout), maxTimerMillis)
+    Math.min(
+      checkDuration(`${argument}.handshakeTimeout`, o.handshakeTimeout, defaultHandshakeTimeout),
+      maxTimerMillis
+    )
   )
   let server: tls.Server
   try {
@@ -361,7 +371,11 @@ export const acceptHandshake = (
   const socket = raw as PendingSocket
   let settled = false
   const timer = setTimeout(() => {
-    finish(undefined, Object.assign(new Error(`no TLS handshake within ${timeoutMillis} ms`), { code: "ETIMEDOUT" }), undefined)
+    finish(
+      undefined,
+      Object.assign(new Error(`no TLS handshake within ${timeoutMillis} ms`), { code: "ETIMEDOUT" }),
+      undefined
+    )
   }, timeoutMillis)
   const finish = (secure: tls.TLSSocket | undefined, error: unknown, tlsSocket: tls.TLSSocket | undefined): void => {
     if (settled) return
@@ -384,7 +398,11 @@ export const acceptHandshake = (
     )
   }
   const closedEarly = () =>
-    finish(undefined, Object.assign(new Error("the peer closed the connection during the TLS handshake"), { code: "ECONNRESET" }), undefined)
+    finish(
+      undefined,
+      Object.assign(new Error("the peer closed the connection during the TLS handshake"), { code: "ECONNRESET" }),
+      undefined
+    )
   socket[pendingKey] = { done: finish }
   socket.once("close", closedEarly)
   socket.on("error", noop)
@@ -543,7 +561,12 @@ export const connect = <A extends Address.Address>(
           const address = plain.remoteAddress
           const failure = (error: TlsError | "Timeout"): ConnectError =>
             error === "Timeout"
-              ? new ConnectError({ reason: "Timeout", target, attempts: [], cause: `no TLS handshake within ${cfg.timeout} ms` })
+              ? new ConnectError({
+                reason: "Timeout",
+                target,
+                attempts: [],
+                cause: `no TLS handshake within ${cfg.timeout} ms`
+              })
               : new ConnectError({
                 reason: error.reason as ConnectErrorReason,
                 target,
@@ -553,13 +576,19 @@ export const connect = <A extends Address.Address>(
           return Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
               restore(
-                connectHandshake(plain.raw, cfg.tls, id, cfg.timeout - (Date.now() - started), failure, address) as Effect.Effect<
+                connectHandshake(
+                  plain.raw,
+                  cfg.tls,
+                  id,
+                  cfg.timeout - (Date.now() - started),
+                  failure,
+                  address
+                ) as Effect.Effect<
                   tls.TLSSocket,
                   ConnectError
                 >
               ),
-              (secure) =>
-                Effect.as(Effect.addFinalizer(() => closeSocket(secure)), tlsTcpSocket(plain, secure))
+              (secure) => Effect.as(Effect.addFinalizer(() => closeSocket(secure)), tlsTcpSocket(plain, secure))
             )
           ).pipe(
             Effect.tapError((error) => Effect.sync(() => metrics.connectFailed(error.reason))),
@@ -577,7 +606,9 @@ export const connect = <A extends Address.Address>(
         Effect.zipRight(
           abandonWhen(interrupt),
           Effect.suspend(() =>
-            Effect.fail(new ConnectError({ reason: "Interrupted", target, attempts: [], cause: "the interrupt option fired" }))
+            Effect.fail(
+              new ConnectError({ reason: "Interrupted", target, attempts: [], cause: "the interrupt option fired" })
+            )
           )
         )
       )
@@ -588,7 +619,11 @@ export const connect = <A extends Address.Address>(
 const describe = (where: WhereToConnect.Target): string => String(where)
 
 const formatAddress = (address: Address.Address): string =>
-  address._tag === "Unix" ? address.path : address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`
+  address._tag === "Unix"
+    ? address.path
+    : address.host.includes(":")
+    ? `[${address.host}]:${address.port}`
+    : `${address.host}:${address.port}`
 
 // -------------------------------------------------------------------------------------------------
 // What a TLS connection negotiated
@@ -647,4 +682,3 @@ export const startTls = <A extends Address.Address>(
   _opts: Tls.StartTlsOptions
 ): Effect.Effect<Connection.Connection<A>, TlsError | InvalidArgument, Scope.Scope> =>
   Effect.fail(new TlsError({ reason: "Closed", cause: "not implemented yet" })) as never
-

@@ -67,9 +67,22 @@ const makeKey = (dir: string, name: string): void =>
 const makeCa = (dir: string, name: string, cn: string): void => {
   makeKey(dir, name)
   openssl(dir, [
-    "req", "-x509", "-new", "-key", `${name}.key`, "-sha256", "-days", "3650", "-subj", `/CN=${cn}`,
-    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-    "-out", `${name}.crt`
+    "req",
+    "-x509",
+    "-new",
+    "-key",
+    `${name}.key`,
+    "-sha256",
+    "-days",
+    "3650",
+    "-subj",
+    `/CN=${cn}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "-out",
+    `${name}.crt`
   ])
 }
 
@@ -87,8 +100,22 @@ const makeLeaf = (
   fs.writeFileSync(path.join(dir, `${name}.ext`), extensions(sans, usage))
   if ("days" in validity) {
     openssl(dir, [
-      "x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial",
-      "-days", String(validity.days), "-sha256", "-extfile", `${name}.ext`, "-out", `${name}.crt`
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      `${ca}.crt`,
+      "-CAkey",
+      `${ca}.key`,
+      "-CAcreateserial",
+      "-days",
+      String(validity.days),
+      "-sha256",
+      "-extfile",
+      `${name}.ext`,
+      "-out",
+      `${name}.crt`
     ])
   } else {
     // `openssl x509` of OpenSSL 3.0 cannot backdate: `openssl ca` can (-startdate/-enddate).
@@ -96,9 +123,25 @@ const makeLeaf = (
     fs.writeFileSync(path.join(dir, "index.txt"), "")
     fs.writeFileSync(path.join(dir, "serial"), "1000\n")
     openssl(dir, [
-      "ca", "-batch", "-config", "ca.cnf", "-cert", `${ca}.crt`, "-keyfile", `${ca}.key`, "-in", `${name}.csr`,
-      "-startdate", validity.start, "-enddate", validity.end, "-extfile", `${name}.ext`, "-notext",
-      "-out", `${name}.crt`
+      "ca",
+      "-batch",
+      "-config",
+      "ca.cnf",
+      "-cert",
+      `${ca}.crt`,
+      "-keyfile",
+      `${ca}.key`,
+      "-in",
+      `${name}.csr`,
+      "-startdate",
+      validity.start,
+      "-enddate",
+      validity.end,
+      "-extfile",
+      `${name}.ext`,
+      "-notext",
+      "-out",
+      `${name}.crt`
     ])
   }
 }

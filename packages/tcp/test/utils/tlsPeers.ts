@@ -22,7 +22,11 @@ export interface TlsPeerServer {
 
 /** A `node:tls` server on 127.0.0.1 (or `host`, or the Unix `path`); closing the scope destroys everything. */
 export const tlsPeerServer = (
-  options: tls.TlsOptions & { readonly host?: string; readonly path?: string; readonly allowHalfOpen?: boolean }
+  options: tls.TlsOptions & {
+    readonly host?: string
+    readonly path?: string
+    readonly allowHalfOpen?: boolean | undefined
+  }
 ): Effect.Effect<TlsPeerServer, Error, Scope.Scope> =>
   Effect.gen(function*() {
     const secure = yield* Queue.unbounded<tls.TLSSocket>()
@@ -91,7 +95,10 @@ export const spawn = (
 ): Effect.Effect<Child, Error, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const child = cp.spawn(command, args, { stdio: ["pipe", "pipe", "pipe"], ...(options.cwd ? { cwd: options.cwd } : {}) })
+      const child = cp.spawn(command, args, {
+        stdio: ["pipe", "pipe", "pipe"],
+        ...(options.cwd ? { cwd: options.cwd } : {})
+      })
       let output = ""
       let exitCode: number | null | undefined = undefined
       const exitWaiters: Array<() => void> = []
