@@ -19,6 +19,7 @@ import * as defaults from "./defaults.js"
 import { connectReason } from "./errno.js"
 import * as metrics from "./metrics.js"
 import { applySocketOptions, readerConfig, type SocketConfig, socketConfig, writerConfig } from "./options.js"
+import * as tlsInternal from "./tls.js"
 import { spanEvent } from "./tracing.js"
 import {
   checkDuration,
@@ -29,7 +30,6 @@ import {
   timerMillis,
   validate
 } from "./validate.js"
-import * as tlsInternal from "./tls.js"
 
 /** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
 const attemptDelay = 250
