@@ -55,6 +55,7 @@ import type { Connection, SocketOptions } from "./Connection.js"
 import * as internal from "./internal/server.js"
 import type { ReaderOptions } from "./Reader.js"
 import type { InvalidArgument, ListenError } from "./TcpError.js"
+import type { ServerOptions as TlsServerOptions } from "./Tls.js"
 import * as WhereToListen from "./WhereToListen.js"
 import type { WriterOptions } from "./Writer.js"
 
@@ -129,6 +130,14 @@ export interface ServerOptions<A extends Address = Address, E = unknown>
   readonly shutdownGracePeriod?: Duration.DurationInput | undefined
   /** A connection with no byte read or written for this long has its handler interrupted. Defaults to none. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * Serve over TLS (see the `Tls` module): each handler starts only after its client's
+   * handshake completed, within `tls.handshakeTimeout` (10 seconds). A connection counts
+   * against `maxConnections` during its handshake. A failed handshake never reaches the handler
+   * or `onHandlerError`: it is counted in `Tls.handshakeFailures` by reason and logged at debug
+   * level.
+   */
+  readonly tls?: TlsServerOptions | undefined
 }
 
 /**

@@ -37,6 +37,7 @@ import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
 import { type ServerConfig, serverConfig } from "./serverConfig.js"
 import { listen, type Listeners } from "./serverListen.js"
+import { TlsAcceptor } from "./tls.js"
 import { validate } from "./validate.js"
 
 /** `Server.TypeId`. */
@@ -82,6 +83,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   private readonly determined = Deferred.unsafeMake<void, E>(FiberId.none)
   private readonly unixLocal: A | undefined
   private readonly unixRemote = Address.unix("") as A
+  private readonly tls: TlsAcceptor | undefined
 
   constructor(
     private readonly cfg: ServerConfig<E>,
@@ -92,6 +94,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     ) => Fiber.RuntimeFiber<void, never>
   ) {
     this.unixLocal = cfg.plan._tag === "Unix" ? Address.unix(cfg.plan.path) as A : undefined
+    this.tls = cfg.tls === undefined ? undefined : new TlsAcceptor(cfg.tls)
     this.admission = new Admission<Accepted<A>>({
       maxConnections: cfg.maxConnections,
       backlog: cfg.backlog,
@@ -147,7 +150,41 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     }
   }
 
+  /** A slot is free for `item`: over TLS, its handshake first; then its handler. */
   private start(item: Accepted<A>): void {
+    const tls = this.tls
+    if (tls === undefined) return this.open(item)
+    const raw = item.socket
+    tls.accept(raw, item.remote, (secure) => {
+      if (this.admission.closed) {
+        // The server closed during the handshake: no handler starts after `close`.
+        secure.destroy()
+        return this.releaseWhenClosed(raw)
+      }
+      this.open({ socket: secure, local: item.local, remote: item.remote })
+    }, (error) => {
+      this.releaseWhenClosed(raw)
+      if (error !== undefined) {
+        this.run(
+          Effect.logDebug("effect-tcp: TLS handshake failed", error).pipe(
+            Effect.annotateLogs({
+              "effect-tcp.remote": Address.format(item.remote),
+              "effect-tcp.listen": this.cfg.target
+            })
+          )
+        )
+      }
+    })
+  }
+
+  private releaseWhenClosed(socket: net.Socket): void {
+    if (socket.closed) return this.released()
+    socket.once("close", this.released)
+    socket.destroy()
+  }
+
+  /** Runs the handler of a connection (plaintext, or TLS after its handshake). */
+  private open(item: Accepted<A>): void {
     const socket = item.socket
     if (this.unixLocal === undefined) applySocketOptions(socket, this.cfg.socket)
     const fiber = this.run(this.serve(item))
@@ -290,6 +327,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
       // Closes the listening descriptor at once (and unlinks a Unix socket file); Node's 'close'
       // event would wait for every connection, so it is not what `closeFinished` waits for.
       this.listener?.close()
+      this.tls?.close()
       Deferred.unsafeDone(this.closed, Exit.void)
     }
     if (closeExisting) {

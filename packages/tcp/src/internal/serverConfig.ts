@@ -17,6 +17,7 @@ import * as WhereToListen from "../WhereToListen.js"
 import * as defaults from "./defaults.js"
 import { readerConfig, type SocketConfig, socketConfig, writerConfig } from "./options.js"
 import type { ReaderConfig } from "./reader.js"
+import { serverConfig as tlsServerConfig, type TlsServerConfig } from "./tls.js"
 import {
   checkBoolean,
   checkCount,
@@ -61,6 +62,8 @@ export interface ServerConfig<E> {
   readonly socket: SocketConfig
   readonly reader: ReaderConfig
   readonly writer: WriterConfig
+  /** The `tls` option, validated; `undefined` for plaintext. */
+  readonly tls: TlsServerConfig | undefined
 }
 
 const bindHost = (address: BindToAddress.BindToAddress | undefined): string | undefined => {
@@ -160,6 +163,7 @@ export const serverConfig = <E>(
     idleTimeout: idle === 0 || idle === Infinity ? undefined : Math.max(1, timerMillis(idle)),
     socket: socketConfig(options),
     reader: readerConfig(options),
-    writer: writerConfig(options)
+    writer: writerConfig(options),
+    tls: options?.tls === undefined ? undefined : tlsServerConfig(options.tls)
   }
 }

@@ -252,15 +252,15 @@ export const clientConfig = (input: unknown, argument = "tls"): ClientConfig => 
 }
 
 /** A validated server `tls` option: the hidden `tls.Server` that does the handshakes. */
-export interface ServerConfig {
+export interface TlsServerConfig {
   readonly server: tls.Server
   readonly handshakeTimeout: number
 }
 
-const serverConfigs = new WeakMap<object, ServerConfig>()
+const serverConfigs = new WeakMap<object, TlsServerConfig>()
 
 /** @internal */
-export const serverConfig = (input: unknown, argument = "tls"): ServerConfig => {
+export const serverConfig = (input: unknown, argument = "tls"): TlsServerConfig => {
   checkObject(argument, input)
   const cached = serverConfigs.get(input as object)
   if (cached !== undefined) return cached
@@ -318,7 +318,7 @@ export const serverConfig = (input: unknown, argument = "tls"): ServerConfig => 
   }
   server.on("secureConnection", onSecureConnection)
   server.on("tlsClientError", onTlsClientError)
-  const config: ServerConfig = { server, handshakeTimeout }
+  const config: TlsServerConfig = { server, handshakeTimeout }
   serverConfigs.set(input as object, config)
   return config
 }
@@ -362,7 +362,7 @@ function onTlsClientError(error: Error, secure: tls.TLSSocket): void {
  */
 export const acceptHandshake = (
   raw: net.Socket,
-  config: ServerConfig,
+  config: TlsServerConfig,
   timeoutMillis: number,
   onSecure: (secure: tls.TLSSocket) => void,
   onFailure: (error: TlsError) => void,
@@ -385,6 +385,7 @@ export const acceptHandshake = (
     socket.off("close", closedEarly)
     if (secure !== undefined) {
       secure.on("error", noop)
+      secure.allowHalfOpen = halfOpen
       return onSecure(secure)
     }
     tlsSocket?.on("error", noop)
@@ -397,34 +398,66 @@ export const acceptHandshake = (
         : tlsError(error, address)
     )
   }
-  const closedEarly = () =>
+  // Deferred a turn: when Node closes the socket itself (a refused client certificate),
+  // 'tlsClientError' with the reason comes after the socket's 'close'.
+  const closedEarly = () => setImmediate(closedEarlyNow)
+  const closedEarlyNow = () =>
     finish(
       undefined,
       Object.assign(new Error("the peer closed the connection during the TLS handshake"), { code: "ECONNRESET" }),
       undefined
     )
   socket[pendingKey] = { done: finish }
+  // Not half-open during the handshake: a client that sends FIN then is gone, not waiting.
+  const halfOpen = socket.allowHalfOpen
+  socket.allowHalfOpen = false
   socket.once("close", closedEarly)
   socket.on("error", noop)
   config.server.emit("connection", socket)
 }
 
 /**
- * The server's hook: a `tls` server option as what the server needs per connection. `onFailed`
- * gets the reason for the metric and the log.
+ * The server's side of its `tls` option: runs each accepted socket's handshake, counts and
+ * reports the failures, and aborts the handshakes in progress when the server closes.
  */
-export const serverHook = (config: ServerConfig) => ({
-  accept: (
+export class TlsAcceptor {
+  private readonly pending = new Set<net.Socket>()
+  private closed = false
+
+  constructor(private readonly config: TlsServerConfig) {}
+
+  /**
+   * Handshakes `raw`: `onSecure` with the TLS socket, or `onFailure` once the socket is destroyed
+   * (a failure is counted in the metric by reason first; an abort by `close` is not).
+   */
+  accept(
     raw: net.Socket,
     address: Address.Address,
     onSecure: (secure: tls.TLSSocket) => void,
-    onFailure: (error: TlsError) => void
-  ): void =>
-    acceptHandshake(raw, config, config.handshakeTimeout, onSecure, (error) => {
+    onFailure: (error: TlsError | undefined) => void
+  ): void {
+    if (this.closed) {
+      raw.destroy()
+      return onFailure(undefined)
+    }
+    this.pending.add(raw)
+    acceptHandshake(raw, this.config, this.config.handshakeTimeout, (secure) => {
+      this.pending.delete(raw)
+      onSecure(secure)
+    }, (error) => {
+      this.pending.delete(raw)
+      if (this.closed) return onFailure(undefined)
       handshakeFailed(error.reason)
       onFailure(error)
     }, address)
-})
+  }
+
+  /** The server closed: no handshake in progress will get a handler; abort them. */
+  close(): void {
+    this.closed = true
+    for (const socket of this.pending) socket.destroy()
+  }
+}
 
 // -------------------------------------------------------------------------------------------------
 // Client-side handshakes
