@@ -264,9 +264,10 @@ export interface StartTlsCommon {
  * with nothing more to read in plaintext. What was written before is flushed first, in
  * plaintext. Afterwards the old reader and writer fail with `Closed`.
  *
- * The new connection has the old one's reader and writer options. For a client the server name
- * defaults to `"localhost"` unless `servername` is given (the plaintext connection no longer
- * knows the host name it was made for), so pass `servername` for any other host.
+ * The new connection has the old one's reader and writer options. A client checks the server's
+ * certificate against `servername` when given (and sends it as SNI); otherwise against the peer's
+ * IP address (no SNI), or `"localhost"` over a Unix socket: the plaintext connection no longer
+ * knows the host name it was made for, so pass `servername` when you connected by name.
  *
  * Interruption: interrupting the upgrade destroys the socket: the connection is gone.
  *

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as MetricLabel from "effect/MetricLabel"
@@ -17,14 +18,16 @@ import * as tls from "node:tls"
 import type * as Address from "../Address.js"
 import type * as Connection from "../Connection.js"
 import type * as Tcp from "../Tcp.js"
-import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError } from "../TcpError.js"
+import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError, WriteError } from "../TcpError.js"
 import type * as Tls from "../Tls.js"
 import type * as WhereToConnect from "../WhereToConnect.js"
 import { attach, closeSocket } from "./connection.js"
 import * as defaults from "./defaults.js"
 import * as metrics from "./metrics.js"
 import { readerConfig, writerConfig } from "./options.js"
+import { type ReaderConfig, ReaderImpl } from "./reader.js"
 import { checkBoolean, checkDuration, invalidArgument, maxTimerMillis, validate } from "./validate.js"
+import { type WriterConfig, WriterImpl } from "./writer.js"
 
 const noop = () => {}
 
@@ -709,9 +712,146 @@ export const info = <A extends Address.Address>(connection: Connection.Connectio
 // -------------------------------------------------------------------------------------------------
 // STARTTLS
 
-/** @internal */
+const upgradedWrite = new WriteError({ reason: "Closed", cause: "the connection was upgraded to TLS" })
+
+interface StartTlsConfig {
+  readonly side: "client" | "server"
+  readonly client: ClientConfig | undefined
+  readonly server: TlsServerConfig | undefined
+  readonly discard: boolean
+  readonly timeout: number
+}
+
+const startTlsConfig = (input: unknown): StartTlsConfig => {
+  checkObject("options", input)
+  const o = input as Tls.StartTlsOptions
+  const side: unknown = o.side
+  if (side !== "client" && side !== "server") {
+    return invalidArgument("options.side", `expected "client" or "server", got ${String(side)}`)
+  }
+  const buffered: unknown = o.buffered
+  if (buffered !== undefined && buffered !== "fail" && buffered !== "discard") {
+    invalidArgument("options.buffered", `expected "fail" or "discard", got ${String(buffered)}`)
+  }
+  const server = side === "server" ? serverConfig(input, "options") : undefined
+  const timeout = o.timeout === undefined
+    ? server?.handshakeTimeout ?? Duration.toMillis(defaultHandshakeTimeout)
+    : checkDuration("options.timeout", o.timeout, defaultHandshakeTimeout)
+  return {
+    side,
+    client: side === "client" ? clientConfig(input, "options") : undefined,
+    server,
+    discard: buffered === "discard",
+    timeout: Math.max(1, Math.min(timeout, maxTimerMillis))
+  }
+}
+
+/** The server side of a handshake as an effect: interrupted, it destroys the socket and waits for its close. */
+const serverHandshake = (
+  raw: net.Socket,
+  config: TlsServerConfig,
+  timeoutMillis: number,
+  address: Address.Address
+): Effect.Effect<tls.TLSSocket, TlsError> =>
+  Effect.async<tls.TLSSocket, TlsError>((resume) => {
+    let settled = false
+    acceptHandshake(raw, config, timeoutMillis, (secure) => {
+      settled = true
+      resume(Effect.succeed(secure))
+    }, (error) => {
+      settled = true
+      resume(Effect.zipRight(closeSocket(raw), Effect.fail(error)))
+    }, address)
+    return Effect.suspend(() => {
+      if (settled) return Effect.void
+      raw.destroy()
+      return closeSocket(raw)
+    })
+  })
+
+/**
+ * STARTTLS. Everything up to the handshake happens synchronously after the writer's flush, so
+ * that no plaintext chunk can slip between counting what is buffered and handing the socket to
+ * TLS (after that, bytes go to TLS and a plaintext one fails the handshake).
+ *
+ * @internal
+ */
 export const startTls = <A extends Address.Address>(
-  _connection: Connection.Connection<A>,
-  _opts: Tls.StartTlsOptions
+  connection: Connection.Connection<A>,
+  opts: Tls.StartTlsOptions
 ): Effect.Effect<Connection.Connection<A>, TlsError | InvalidArgument, Scope.Scope> =>
-  Effect.fail(new TlsError({ reason: "Closed", cause: "not implemented yet" })) as never
+  Effect.flatMap(validate(() => startTlsConfig(opts)), (cfg) =>
+    Effect.suspend(() => {
+      const raw = connection.socket.raw
+      const address = connection.socket.remoteAddress
+      if (raw instanceof tls.TLSSocket) return Effect.fail(new TlsError({ reason: "AlreadyTls", address }))
+      const reader = connection.reader
+      const writer = connection.writer
+      if (!(reader instanceof ReaderImpl) || !(writer instanceof WriterImpl)) {
+        return Effect.fail(new TlsError({ reason: "Closed", address, cause: "not a connection made by effect-tcp" }))
+      }
+      const closed = (cause: unknown) => new TlsError({ reason: "Closed", address, cause })
+      const readerOptions = (reader as unknown as { readonly config: ReaderConfig }).config
+      const writerOptions = (writer as unknown as { readonly config: WriterConfig }).config
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.mapError(restore(writer.flushed), closed), () => {
+          if (raw.destroyed) return Effect.fail(closed("the socket is closed"))
+          const plaintext = Effect.runSync(reader.bytesBuffered) + raw.readableLength
+          reader.close()
+          writer.fail(upgradedWrite)
+          if (plaintext > 0 && !cfg.discard) {
+            raw.destroy()
+            return Effect.zipRight(
+              closeSocket(raw),
+              Effect.fail(
+                new TlsError({
+                  reason: "PlaintextBuffered",
+                  address,
+                  cause: `${plaintext} bytes of plaintext arrived after the upgrade command, before the handshake`
+                })
+              )
+            )
+          }
+          // Node's own buffer of plaintext, if the socket was paused: read and dropped.
+          if (raw.readableLength > 0) raw.read()
+          const handshake = cfg.side === "client"
+            ? connectHandshake(
+              raw,
+              cfg.client!,
+              startTlsIdentity(address, cfg.client!),
+              cfg.timeout,
+              (error) =>
+                error === "Timeout"
+                  ? new TlsError({ reason: "Timeout", address, cause: `no TLS handshake within ${cfg.timeout} ms` })
+                  : error,
+              address
+            )
+            : serverHandshake(raw, cfg.server!, cfg.timeout, address)
+          return Effect.flatMap(
+            restore(handshake),
+            (secure) =>
+              Effect.flatMap(
+                Effect.addFinalizer(() => closeSocket(secure)),
+                () =>
+                  attach(
+                    tlsTcpSocket(connection.socket, secure),
+                    readerOptions,
+                    writerOptions,
+                    cfg.side
+                  )
+              )
+          )
+        })
+      ) as Effect.Effect<Connection.Connection<A>, TlsError, Scope.Scope>
+    }))
+
+/** The name a STARTTLS client checks: `servername`, else the peer's IP address (no SNI), else localhost. */
+const startTlsIdentity = (
+  address: Address.Address,
+  cfg: ClientConfig
+): { readonly servername: string | undefined; readonly host: string } =>
+  cfg.servername !== undefined
+    ? { servername: cfg.servername, host: cfg.servername }
+    : address._tag === "Inet" && net.isIP(address.host) !== 0
+    ? { servername: undefined, host: address.host }
+    : { servername: undefined, host: "localhost" }
