@@ -166,9 +166,9 @@ describe("Tls client", () => {
           assert.strictEqual(tlsError.reason, c.reason)
           assert.match(tlsError.code ?? "", c.code)
           assert.strictEqual(error.attempts.length, 1)
-          assert.strictEqual(error.attempts[0].reason, c.reason)
-          assert.strictEqual(error.attempts[0].address._tag, "Inet")
-          assert.strictEqual((error.attempts[0].address as { port: number }).port, server.port)
+          assert.strictEqual(error.attempts[0]!.reason, c.reason)
+          assert.strictEqual(error.attempts[0]!.address._tag, "Inet")
+          assert.strictEqual((error.attempts[0]!.address as { port: number }).port, server.port)
           yield* expectFdsBackTo(baseline)
         }))
     }

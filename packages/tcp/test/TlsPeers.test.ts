@@ -141,7 +141,7 @@ describe("TLS against real peers", () => {
           const cause = error.cause as Tls.TlsError
           assert.strictEqual(cause._tag, "TlsError")
           assert.isString(cause.code)
-          assert.deepStrictEqual(error.attempts[0].address, cause.address)
+          assert.deepStrictEqual(error.attempts[0]!.address, cause.address)
           yield* expectFdsBackTo(baseline)
         }))
     }

@@ -301,7 +301,7 @@ export const serverConfig = (input: unknown, argument = "tls"): TlsServerConfig 
   let server: tls.Server
   try {
     server = tls.createServer({
-      ...certificates[0].contextOptions,
+      ...certificates[0]!.contextOptions,
       ...(ca !== undefined ? { ca } : {}),
       requestCert,
       rejectUnauthorized,
