@@ -325,7 +325,8 @@ describe("Tls client", () => {
       })
       const peer = yield* acceptSecure(server)
       peer.pause()
-      const payload = crypto.randomBytes(4 << 20)
+      // More than loopback's socket buffers (a few MiB) and Node's can hold while the peer does not read.
+      const payload = crypto.randomBytes(32 << 20)
       const writing = yield* Effect.fork(Effect.zipRight(conn.writer.write(payload), conn.writer.flushed))
       yield* Effect.sleep("50 millis")
       assert.isNull(writing.unsafePoll(), "the write should wait for the peer to read")
