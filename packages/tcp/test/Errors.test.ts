@@ -149,4 +149,15 @@ describe("Errors", () => {
     assert.include(new WriteError({ reason: "ConsumerLeft" }).message, "peer")
     assert.strictEqual(new InvalidArgument({ argument: "port", message: "port: bad" }).message, "port: bad")
   })
+
+  it("a ConnectError names each attempt's address as Address.format does", () => {
+    const addresses = [Address.inet("::1", 7000), Address.inet("127.0.0.1", 7000), Address.unix("\0effect-tcp")]
+    const error = new ConnectError({
+      reason: "Refused",
+      target: "localhost:7000",
+      attempts: addresses.map((address) => ({ address, reason: "Refused" as const, cause: undefined }))
+    })
+    for (const address of addresses) assert.include(error.message, `${Address.format(address)}: Refused`)
+    assert.include(error.message, "@effect-tcp: Refused")
+  })
 })
