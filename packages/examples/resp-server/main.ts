@@ -47,8 +47,11 @@ export class ProtocolError extends Data.TaggedError("ProtocolError")<{ readonly 
   }
 }
 
-/** Longest bulk string accepted (Redis's default `proto-max-bulk-len`). */
-const maxBulkLength = 512 * 1024 * 1024
+/**
+ * Longest bulk string accepted. Redis's default `proto-max-bulk-len` is 512 MiB; here it is
+ * 8 MiB, and the server's `maxReadLength` is set to match, so one client holds at most that.
+ */
+const maxBulkLength = 8 * 1024 * 1024
 /** Most arguments in one command (Redis accepts 1024*1024). */
 const maxArguments = 1024 * 1024
 
@@ -67,7 +70,10 @@ const parseCount = (line: string, what: string): Effect.Effect<number, ProtocolE
  */
 export const readCommand = (
   reader: Reader.Reader
-): Effect.Effect<Option.Option<ReadonlyArray<Uint8Array>>, TcpError.ReadError | ProtocolError> =>
+): Effect.Effect<
+  Option.Option<ReadonlyArray<Uint8Array>>,
+  TcpError.ReadError | TcpError.InvalidArgument | ProtocolError
+> =>
   Effect.gen(function*() {
     const header = yield* reader.readLine
     if (Option.isNone(header)) return Option.none()
@@ -340,7 +346,7 @@ export const execute = (store: Store, args: ReadonlyArray<Uint8Array>): Reply =>
 export const handler = (store: Store) =>
 <A extends Address.Address>(
   connection: Connection.Connection<A>
-): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError> =>
+): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument> =>
   Effect.gen(function*() {
     while (true) {
       const command = yield* readCommand(connection.reader)
@@ -364,7 +370,7 @@ export const handler = (store: Store) =>
  * @category constructors
  */
 export const make = <W extends WhereToListen.WhereToListen>(where: W, store: Store = makeStore()) =>
-  Server.make(where, handler(store), { onHandlerError: "ignore" })
+  Server.make(where, handler(store), { onHandlerError: "ignore", maxReadLength: maxBulkLength + 2 })
 
 /**
  * A RESP server on the loopback interface, on a port the OS chooses (for tests).
@@ -373,7 +379,7 @@ export const make = <W extends WhereToListen.WhereToListen>(where: W, store: Sto
  * @category constructors
  */
 export const makeLocal = (store: Store = makeStore()): Effect.Effect<
-  Server.Server<Address.Inet, number, TcpError.ReadError | TcpError.WriteError>,
+  Server.Server<Address.Inet, number, TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument>,
   TcpError.ListenError | TcpError.InvalidArgument,
   Scope.Scope
 > => make(WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs), store)

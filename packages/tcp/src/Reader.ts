@@ -38,7 +38,7 @@ import type * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/reader.js"
-import type { ReadError } from "./TcpError.js"
+import type { InvalidArgument, ReadError } from "./TcpError.js"
 
 /**
  * @since 0.1.0
@@ -78,6 +78,16 @@ export interface ReaderOptions {
   readonly readerBufferSize?: number | undefined
   /** Longest line `readLine` and `lines` accept, without its end. Defaults to 1 MiB; `Infinity` allowed. */
   readonly maxLineLength?: number | undefined
+  /**
+   * The most bytes one read may need to buffer: `readExactly(n)` and `peek(n)` with a larger `n`
+   * fail with `"TooLarge"` before buffering anything; `readAll`, `readUntil` (without its own
+   * `maxLength`) and the bytes a `readChunks` handler leaves unconsumed are bounded by it too.
+   * Defaults to 1 MiB, as `maxLineLength`; `Infinity` allowed (then a peer decides how much is
+   * held).
+   *
+   * @since 0.2.0
+   */
+  readonly maxReadLength?: number | undefined
 }
 
 /**
@@ -101,14 +111,19 @@ export type ReadUntilResult =
 export interface ReadUntilOptions {
   /** Include the delimiter at the end of `Found` bytes. Defaults to false. */
   readonly keepDelimiter?: boolean | undefined
-  /** Fail with `"LineTooLong"` when no delimiter appears within this many bytes. Defaults to none. */
+  /**
+   * Fail with `"LineTooLong"` when no delimiter appears within this many bytes. Defaults to the
+   * reader's `maxReadLength` (1 MiB); `Infinity` allowed.
+   */
   readonly maxLength?: number | undefined
 }
 
 /**
  * What a `readChunks` handler answers for a chunk: `Continue` (all consumed, go on),
  * `Consumed(n)` (n bytes consumed; call again with the rest once more bytes have arrived),
- * `Stop(value)` (all consumed, finish) or `StopConsumed(value, n)` (n consumed, finish).
+ * `Stop(value)` (all consumed, finish) or `StopConsumed(value, n)` (n consumed, finish). `n` is
+ * an integer from 0 to the chunk's length; anything else (or an answer that is not a
+ * `ChunkResult`) fails `readChunks` with `InvalidArgument`.
  *
  * @since 0.1.0
  * @category models
@@ -179,9 +194,11 @@ export interface Reader {
    * Up to `maxBytes` buffered bytes (default: all), as a copy; waits when none are buffered.
    * `none` at end of stream.
    *
-   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `InvalidArgument` when `maxBytes` is not a non-negative integer (nothing is
+   * consumed); `ReadError` `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
-  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  read(): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
   /**
    * One byte; `none` at end of stream.
    *
@@ -205,28 +222,40 @@ export interface Reader {
   /**
    * The bytes up to `delimiter` (consumed, and dropped unless `keepDelimiter`).
    *
-   * Fails with: `"LineTooLong"` (no delimiter within `maxLength`), `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `ReadError` `"LineTooLong"` when no delimiter comes within `maxLength` (default
+   * `maxReadLength`; `limit` says which), consuming nothing; `"Reset"`, `"Closed"`,
+   * `"ReaderInUse"`, `"Unknown"`; `InvalidArgument` for a delimiter that is not a string or
+   * bytes, or a `maxLength` that is not a non-negative integer or `Infinity`.
    */
-  readUntil(delimiter: string | Uint8Array, options?: ReadUntilOptions): Effect.Effect<ReadUntilResult, ReadError>
+  readUntil(
+    delimiter: string | Uint8Array,
+    options?: ReadUntilOptions
+  ): Effect.Effect<ReadUntilResult, ReadError | InvalidArgument>
   /**
    * Exactly `n` bytes (Async's `really_read`). When the stream ends first, fails with
    * `"UnexpectedEof"` carrying the bytes that did arrive in `partial` (those are consumed).
    *
-   * Fails with: `"UnexpectedEof"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `ReadError` `"TooLarge"` (`limit: "maxReadLength"`) when `n` is above
+   * `maxReadLength`, before anything is buffered (a hostile length prefix cannot make the
+   * reader hold more); `InvalidArgument` when `n` is not a non-negative integer (in both cases
+   * nothing is consumed and the connection stays usable); `"UnexpectedEof"`, `"Reset"`,
+   * `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
-  readExactly(n: number): Effect.Effect<Uint8Array, ReadError>
+  readExactly(n: number): Effect.Effect<Uint8Array, ReadError | InvalidArgument>
   /**
    * Exactly `n` bytes without consuming them; `none` when the stream ends first.
    *
-   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: as `readExactly` (`"TooLarge"` above `maxReadLength`, `InvalidArgument`);
+   * `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
-  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
   /**
-   * Everything up to the end of stream (not bounded by `readerBufferSize`).
+   * Everything up to the end of stream (not bounded by `readerBufferSize`, but by
+   * `maxReadLength`: a longer stream fails with `"TooLarge"`, consuming nothing).
    *
    * Interruption: nothing is consumed; the bytes gathered so far stay buffered.
    *
-   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `"TooLarge"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readonly readAll: Effect.Effect<Uint8Array, ReadError>
   /**
@@ -236,9 +265,13 @@ export interface Reader {
    * Interruption: every chunk already handed to `handle` is consumed (as far as its answer
    * said); interrupted while waiting for more bytes, it consumes nothing more.
    *
-   * Fails with: `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `InvalidArgument` when `handle` is not a function, answers something that is
+   * not a `ChunkResult`, or `Consumed(n)` / `StopConsumed(v, n)` with `n` not an integer from 0
+   * to the chunk's length (that chunk is not consumed); `ReadError` `"TooLarge"` when the
+   * handler keeps asking for more while more than `maxReadLength` bytes are unconsumed;
+   * `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
-  readChunks<X>(handle: (chunk: Uint8Array) => ChunkResult<X>): Effect.Effect<ChunksEnd<X>, ReadError>
+  readChunks<X>(handle: (chunk: Uint8Array) => ChunkResult<X>): Effect.Effect<ChunksEnd<X>, ReadError | InvalidArgument>
   /**
    * The bytes as a stream, ending at end of stream. Each pull emits everything buffered (the
    * chunks as received, not copied); the stream consumes exactly what it emits.
@@ -283,8 +316,8 @@ export const readLine = (reader: Reader): Effect.Effect<Option.Option<string>, R
  * @category reading
  */
 export const read: {
-  (maxBytes?: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError>
-  (reader: Reader, maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  (maxBytes?: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
+  (reader: Reader, maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
 } = dual(
   (args) => isReader(args[0]),
   (reader: Reader, maxBytes?: number) => reader.read(maxBytes)
@@ -297,8 +330,8 @@ export const read: {
  * @category reading
  */
 export const readExactly: {
-  (n: number): (reader: Reader) => Effect.Effect<Uint8Array, ReadError>
-  (reader: Reader, n: number): Effect.Effect<Uint8Array, ReadError>
+  (n: number): (reader: Reader) => Effect.Effect<Uint8Array, ReadError | InvalidArgument>
+  (reader: Reader, n: number): Effect.Effect<Uint8Array, ReadError | InvalidArgument>
 } = dual(2, (reader: Reader, n: number) => reader.readExactly(n))
 
 /**
@@ -311,12 +344,12 @@ export const readUntil: {
   (
     delimiter: string | Uint8Array,
     options?: ReadUntilOptions
-  ): (reader: Reader) => Effect.Effect<ReadUntilResult, ReadError>
+  ): (reader: Reader) => Effect.Effect<ReadUntilResult, ReadError | InvalidArgument>
   (
     reader: Reader,
     delimiter: string | Uint8Array,
     options?: ReadUntilOptions
-  ): Effect.Effect<ReadUntilResult, ReadError>
+  ): Effect.Effect<ReadUntilResult, ReadError | InvalidArgument>
 } = dual(
   (args) => isReader(args[0]),
   (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions) => reader.readUntil(delimiter, options)
@@ -329,8 +362,8 @@ export const readUntil: {
  * @category reading
  */
 export const peek: {
-  (n: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError>
-  (reader: Reader, n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  (n: number): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
+  (reader: Reader, n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
 } = dual(2, (reader: Reader, n: number) => reader.peek(n))
 
 /**

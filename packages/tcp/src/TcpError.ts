@@ -72,10 +72,29 @@ export class ConnectError extends Data.TaggedError("ConnectError")<{
  * @since 0.1.0
  * @category models
  */
-export type ReadErrorReason = "Reset" | "UnexpectedEof" | "LineTooLong" | "ReaderInUse" | "Closed" | "Unknown"
+export type ReadErrorReason =
+  | "Reset"
+  | "UnexpectedEof"
+  | "LineTooLong"
+  | "TooLarge"
+  | "ReaderInUse"
+  | "Closed"
+  | "Unknown"
 
 /**
- * A read failed.
+ * The bound a read hit, named as the option that sets it: `maxLineLength` (`readLine`, `lines`),
+ * `maxLength` (the option given to `readUntil`), `maxReadLength` (`readExactly`, `peek`,
+ * `readAll`, `readChunks`' unconsumed bytes, and `readUntil` without `maxLength`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ReadLimit = "maxLineLength" | "maxLength" | "maxReadLength"
+
+/**
+ * A read failed. `LineTooLong`: no line end (or delimiter) within the bound; `TooLarge`: the read
+ * would have to buffer more than `maxReadLength`. Both name the bound in `limit`, consume nothing
+ * and leave the connection usable.
  *
  * @since 0.1.0
  * @category errors
@@ -83,6 +102,8 @@ export type ReadErrorReason = "Reset" | "UnexpectedEof" | "LineTooLong" | "Reade
 export class ReadError extends Data.TaggedError("ReadError")<{
   readonly reason: ReadErrorReason
   readonly cause?: unknown
+  /** With `LineTooLong` and `TooLarge`: the option whose bound was hit. */
+  readonly limit?: ReadLimit
   /** With `UnexpectedEof`: the bytes that arrived before the end of stream (maybe none). */
   readonly partial?: Uint8Array
 }> {
@@ -95,6 +116,8 @@ export class ReadError extends Data.TaggedError("ReadError")<{
         return `read failed: end of stream after ${this.partial?.length ?? 0} bytes`
       case "LineTooLong":
         return `read failed: line longer than the maximum${describeCause(this.cause)}`
+      case "TooLarge":
+        return `read failed: more bytes than one read may hold${describeCause(this.cause)}`
       case "ReaderInUse":
         return "read failed: another read is already in progress on this reader"
       case "Closed":

@@ -10,6 +10,8 @@ import * as Duration from "effect/Duration"
 export const readerBufferSize = 128 * 1024
 export const writerBufferSize = 130 * 1024
 export const maxLineLength = 1024 * 1024
+/** The most one read may buffer (`readExactly`, `peek`, `readAll`, `readUntil`): as `maxLineLength`. */
+export const maxReadLength = 1024 * 1024
 export const bufferAgeLimit = Duration.minutes(2)
 export const closeTimeout = Duration.seconds(30)
 

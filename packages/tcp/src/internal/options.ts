@@ -17,7 +17,8 @@ import type { WriterConfig } from "./writer.js"
 
 export const readerConfig = (options: Reader.ReaderOptions | undefined): ReaderConfig => ({
   bufferSize: checkSize("readerBufferSize", options?.readerBufferSize, defaults.readerBufferSize),
-  maxLineLength: checkSize("maxLineLength", options?.maxLineLength, defaults.maxLineLength, true)
+  maxLineLength: checkSize("maxLineLength", options?.maxLineLength, defaults.maxLineLength, true),
+  maxReadLength: checkSize("maxReadLength", options?.maxReadLength, defaults.maxReadLength, true)
 })
 
 export const writerConfig = (options: Writer.WriterOptions | undefined): WriterConfig => {

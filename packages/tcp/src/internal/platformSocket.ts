@@ -37,8 +37,8 @@ interface Session {
 type Sessions = Set<Session>
 
 /** How a read failure ends `run`: a locally closed reader is a close, anything else a read error. */
-const readFailure = (error: ReadError): Socket.SocketError =>
-  error.reason === "Closed"
+const readFailure = (error: ReadError | InvalidArgument): Socket.SocketError =>
+  error._tag === "ReadError" && error.reason === "Closed"
     ? new Socket.SocketCloseError({ reason: "Close", code: 1000 })
     : new Socket.SocketGenericError({ reason: "Read", cause: error })
 

@@ -17,18 +17,28 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Reader from "../Reader.js"
-import { ReadError } from "../TcpError.js"
+import type { ReadLimit } from "../TcpError.js"
+import { InvalidArgument, ReadError } from "../TcpError.js"
+import { show } from "./validate.js"
 
 /** `Reader.TypeId`. */
 export const TypeId: Reader.TypeId = Symbol.for("effect-tcp/Reader") as Reader.TypeId
 
 /** What a synchronous attempt answers when the buffer cannot complete the read yet. */
 const NeedMore: unique symbol = Symbol.for("effect-tcp/Reader/NeedMore")
-type Attempt<A> = Exit.Exit<A, ReadError> | typeof NeedMore
+type Attempt<A, E = ReadError> = Exit.Exit<A, E> | typeof NeedMore
 
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY = Buffer.alloc(0)
+
+const invalidConsumed = (tag: string, n: unknown, length: number): Exit.Exit<never, InvalidArgument> =>
+  Exit.fail(
+    new InvalidArgument({
+      argument: "handle",
+      message: `handle: ${tag}(n) needs an integer n from 0 to the chunk's ${length} bytes, got ${show(n)}`
+    })
+  )
 
 const readerInUse = new ReadError({ reason: "ReaderInUse" })
 const readerClosed = new ReadError({ reason: "Closed" })
@@ -55,7 +65,18 @@ export interface ReaderSource {
 export interface ReaderConfig {
   readonly bufferSize: number
   readonly maxLineLength: number
+  /** The most bytes one read may need buffered (readExactly, peek, readAll, readUntil's default). */
+  readonly maxReadLength: number
 }
+
+const invalid = (argument: string, expected: string, value: unknown): Exit.Exit<never, InvalidArgument> =>
+  Exit.fail(new InvalidArgument({ argument, message: `${argument}: expected ${expected}, got ${show(value)}` }))
+
+/** A byte count: a non-negative safe integer (so never NaN, fractional, negative or Infinity). */
+const isCount = (n: unknown): n is number => typeof n === "number" && Number.isSafeInteger(n) && n >= 0
+
+const tooLarge = (limit: ReadLimit, value: number, wanted: string): Exit.Exit<never, ReadError> =>
+  Exit.fail(new ReadError({ reason: "TooLarge", limit, cause: `${wanted} exceeds ${limit} (${value} bytes)` }))
 
 /** @internal */
 export class ReaderImpl implements Reader.Reader {
@@ -76,8 +97,8 @@ export class ReaderImpl implements Reader.Reader {
   private paused = false
   private busy = false
   /** The suspended read's resume callback, and the effect it resumes with (its next attempt). */
-  private waiter: ((effect: Effect.Effect<any, ReadError>) => void) | undefined = undefined
-  private retry: Effect.Effect<any, ReadError> | undefined = undefined
+  private waiter: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
+  private retry: Effect.Effect<any, any> | undefined = undefined
   /** Counts arrivals (chunks, end, failure, close): tells a waiting read whether to look again. */
   private arrivals = 0
   /** `arrivals` when the current read last attempted. */
@@ -94,6 +115,10 @@ export class ReaderImpl implements Reader.Reader {
   private cachedIsAtEof: Effect.Effect<boolean> | undefined = undefined
   /** Bytes received from the socket so far. */
   received = 0
+  /** readChunks' joined bytes: a buffer with spare room, how much of it is used, the chunk viewing it. */
+  private merged: Buffer | undefined = undefined
+  private mergedEnd = 0
+  private mergedView: Buffer | undefined = undefined
 
   constructor(private readonly source: ReaderSource, private readonly config: ReaderConfig) {}
 
@@ -134,6 +159,8 @@ export class ReaderImpl implements Reader.Reader {
   close(): void {
     this.closed = true
     this.chunks = []
+    this.merged = undefined
+    this.mergedView = undefined
     this.head = 0
     this.offset = 0
     this.buffered = 0
@@ -158,13 +185,13 @@ export class ReaderImpl implements Reader.Reader {
    * runs the effect it is resumed with. No fiber, promise or frame is added when the buffer
    * answers at once.
    */
-  private run<A>(attempt: () => Attempt<A>): Effect.Effect<A, ReadError> {
+  private run<A, E = ReadError>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
     return this.runWith(attempt, this.waitFor(attempt))
   }
 
   /** `run` with a wait built once by `waitFor(attempt)` (for the effects that are reused). */
-  private runWith<A>(attempt: () => Attempt<A>, wait: Effect.Effect<A, ReadError>): Effect.Effect<A, ReadError> {
-    return Effect.suspend(() => {
+  private runWith<A, E>(attempt: () => Attempt<A, E>, wait: Effect.Effect<A, E>): Effect.Effect<A, E | ReadError> {
+    return Effect.suspend((): Effect.Effect<A, E | ReadError> => {
       if (this.busy) return Exit.fail(readerInUse)
       this.attempted = this.arrivals
       const first = attempt()
@@ -180,10 +207,10 @@ export class ReaderImpl implements Reader.Reader {
    * canceller of their own): one handler per read, in an uninterruptible region, frees the reader
    * when the read is interrupted.
    */
-  private waitFor<A>(attempt: () => Attempt<A>): Effect.Effect<A, ReadError> {
-    const retry: Effect.Effect<A, ReadError> = Effect.suspend(() => {
+  private waitFor<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E> {
+    const retry: Effect.Effect<A, E> = Effect.suspend(() => {
       this.attempted = this.arrivals
-      let next: Attempt<A>
+      let next: Attempt<A, E>
       try {
         next = attempt()
       } catch (defect) {
@@ -194,7 +221,7 @@ export class ReaderImpl implements Reader.Reader {
       this.busy = false
       return next
     })
-    const wait: Effect.Effect<A, ReadError> = Effect.async<A, ReadError>((resume) => {
+    const wait: Effect.Effect<A, E> = Effect.async<A, E>((resume) => {
       if (this.arrivals !== this.attempted) {
         // Input arrived between the attempt and this wait (the fiber yielded): look again.
         resume(retry)
@@ -213,7 +240,7 @@ export class ReaderImpl implements Reader.Reader {
   }
 
   /** A waiting read ended without an answer (interrupted): the reader is free again. */
-  private readonly abandon = (cause: Cause.Cause<ReadError>): Effect.Effect<never, ReadError> => {
+  private readonly abandon = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
     this.waiter = undefined
     this.retry = undefined
     this.busy = false
@@ -257,6 +284,8 @@ export class ReaderImpl implements Reader.Reader {
     if (this.head === this.chunks.length) {
       this.chunks.length = 0
       this.head = 0
+      this.merged = undefined
+      this.mergedView = undefined
     } else if (this.head > 64 && this.head * 2 > this.chunks.length) {
       this.chunks = this.chunks.slice(this.head)
       this.head = 0
@@ -387,18 +416,25 @@ export class ReaderImpl implements Reader.Reader {
 
   private lineTooLong(): Exit.Exit<never, ReadError> {
     return Exit.fail(
-      new ReadError({ reason: "LineTooLong", cause: `no line end within ${this.config.maxLineLength} bytes` })
+      new ReadError({
+        reason: "LineTooLong",
+        limit: "maxLineLength",
+        cause: `no line end within ${this.config.maxLineLength} bytes (maxLineLength)`
+      })
     )
   }
 
   // ---------------------------------------------------------------------------------------------
   // The public operations
 
-  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+  read(): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
+  read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument> {
+    if (maxBytes !== undefined && !isCount(maxBytes)) return invalid("maxBytes", "a non-negative integer", maxBytes)
     return this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
       if (this.buffered > 0) {
-        const n = maxBytes === undefined ? this.buffered : Math.min(Math.max(0, maxBytes), this.buffered)
+        const n = maxBytes === undefined ? this.buffered : Math.min(maxBytes, this.buffered)
         return Exit.succeed(Option.some(this.take(n)))
       }
       if (!this.eof) return NeedMore
@@ -450,10 +486,22 @@ export class ReaderImpl implements Reader.Reader {
   readUntil(
     delimiter: string | Uint8Array,
     options?: Reader.ReadUntilOptions
-  ): Effect.Effect<Reader.ReadUntilResult, ReadError> {
-    const delim = typeof delimiter === "string" ? Buffer.from(delimiter, "utf8") : delimiter
-    const keep = options?.keepDelimiter === true
-    const maxLength = options?.maxLength ?? Infinity
+  ): Effect.Effect<Reader.ReadUntilResult, ReadError | InvalidArgument> {
+    let delim: Uint8Array
+    if (typeof delimiter === "string") delim = Buffer.from(delimiter, "utf8")
+    else if (delimiter instanceof Uint8Array) delim = delimiter
+    else return invalid("delimiter", "a string or a Uint8Array", delimiter)
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      return invalid("options", "an object", options)
+    }
+    const keep = options?.keepDelimiter
+    if (keep !== undefined && typeof keep !== "boolean") return invalid("keepDelimiter", "a boolean", keep)
+    const explicit = options?.maxLength
+    if (explicit !== undefined && explicit !== Infinity && !isCount(explicit)) {
+      return invalid("maxLength", "a non-negative integer or Infinity", explicit)
+    }
+    const maxLength = explicit ?? this.config.maxReadLength
+    const limit: ReadLimit = explicit === undefined ? "maxReadLength" : "maxLength"
     // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
     return Effect.suspend(() => {
       let scanned = 0
@@ -462,30 +510,36 @@ export class ReaderImpl implements Reader.Reader {
         if (delim.byteLength === 0) return Exit.succeed({ _tag: "Found", bytes: EMPTY })
         const at = this.indexOf(delim, Math.max(0, scanned - delim.byteLength + 1))
         if (at !== -1) {
-          if (at > maxLength) return this.untilTooLong(maxLength)
-          const bytes = this.take(keep ? at + delim.byteLength : at)
-          if (!keep) this.skip(delim.byteLength)
+          if (at > maxLength) return this.untilTooLong(maxLength, limit)
+          const bytes = this.take(keep === true ? at + delim.byteLength : at)
+          if (keep !== true) this.skip(delim.byteLength)
           return Exit.succeed({ _tag: "Found", bytes })
         }
         scanned = this.buffered
-        if (this.buffered > maxLength + delim.byteLength) return this.untilTooLong(maxLength)
+        if (this.buffered > maxLength + delim.byteLength) return this.untilTooLong(maxLength, limit)
         if (!this.eof) return NeedMore
         const end = this.endExit()
         if (end !== undefined) return end
         if (this.buffered === 0) return Exit.succeed(eofResult)
+        if (this.buffered > maxLength) return this.untilTooLong(maxLength, limit)
         return Exit.succeed({ _tag: "EofWithoutDelimiter", bytes: this.take(this.buffered) })
       })
     })
   }
 
-  private untilTooLong(maxLength: number): Exit.Exit<never, ReadError> {
-    return Exit.fail(new ReadError({ reason: "LineTooLong", cause: `no delimiter within ${maxLength} bytes` }))
+  private untilTooLong(maxLength: number, limit: ReadLimit): Exit.Exit<never, ReadError> {
+    return Exit.fail(
+      new ReadError({ reason: "LineTooLong", limit, cause: `no delimiter within ${maxLength} bytes (${limit})` })
+    )
   }
 
-  readExactly(n: number): Effect.Effect<Uint8Array, ReadError> {
+  readExactly(n: number): Effect.Effect<Uint8Array, ReadError | InvalidArgument> {
+    if (!isCount(n)) return invalid("n", "a non-negative integer", n)
+    // Refused before buffering anything: a length prefix from the peer cannot make us hold more.
+    if (n > this.config.maxReadLength) return tooLarge("maxReadLength", this.config.maxReadLength, `readExactly(${n})`)
     return this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
-      if (this.buffered >= n) return Exit.succeed(this.take(Math.max(0, n)))
+      if (this.buffered >= n) return Exit.succeed(this.take(n))
       if (!this.eof) return NeedMore
       const end = this.endExit()
       if (end !== undefined) return end
@@ -493,10 +547,12 @@ export class ReaderImpl implements Reader.Reader {
     })
   }
 
-  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
+  peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument> {
+    if (!isCount(n)) return invalid("n", "a non-negative integer", n)
+    if (n > this.config.maxReadLength) return tooLarge("maxReadLength", this.config.maxReadLength, `peek(${n})`)
     return this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
-      if (this.buffered >= n) return Exit.succeed(Option.some(n <= 0 ? EMPTY : this.copy(0, n)))
+      if (this.buffered >= n) return Exit.succeed(Option.some(n === 0 ? EMPTY : this.copy(0, n)))
       if (!this.eof) return NeedMore
       return this.endExit() ?? noneExit
     })
@@ -505,8 +561,11 @@ export class ReaderImpl implements Reader.Reader {
   get readAll(): Effect.Effect<Uint8Array, ReadError> {
     return this.cachedReadAll ??= this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
+      if (this.buffered > this.config.maxReadLength) {
+        return tooLarge("maxReadLength", this.config.maxReadLength, "readAll")
+      }
       if (!this.eof) {
-        // Reading to the end may hold more than bufferSize: keep the socket flowing.
+        // Reading to the end may hold more than bufferSize (up to maxReadLength): keep the socket flowing.
         return NeedMore
       }
       const end = this.endExit()
@@ -515,17 +574,24 @@ export class ReaderImpl implements Reader.Reader {
     })
   }
 
-  readChunks<X>(handle: (chunk: Uint8Array) => Reader.ChunkResult<X>): Effect.Effect<Reader.ChunksEnd<X>, ReadError> {
+  readChunks<X>(
+    handle: (chunk: Uint8Array) => Reader.ChunkResult<X>
+  ): Effect.Effect<Reader.ChunksEnd<X>, ReadError | InvalidArgument> {
+    if (typeof handle !== "function") return invalid("handle", "a function", handle)
     // After `Consumed(n)` with bytes left over, the handler is not called again until more bytes
-    // arrive; then it sees the leftover and the new bytes as one contiguous chunk.
+    // arrive; then it sees the leftover and the new bytes as one contiguous chunk (at most
+    // maxReadLength of them: a handler waiting for more cannot make the reader hold more).
     // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
     return Effect.suspend(() => {
       let waitingForMore = false
       let leftover = 0
-      return this.run((): Attempt<Reader.ChunksEnd<X>> => {
+      return this.run((): Attempt<Reader.ChunksEnd<X>, ReadError | InvalidArgument> => {
         for (;;) {
           if (this.closed) return Exit.fail(readerClosed)
           if (waitingForMore && this.buffered > leftover) {
+            if (this.buffered > this.config.maxReadLength) {
+              return tooLarge("maxReadLength", this.config.maxReadLength, "readChunks' unconsumed bytes")
+            }
             this.mergeFront()
             waitingForMore = false
           }
@@ -539,12 +605,13 @@ export class ReaderImpl implements Reader.Reader {
           const chunk = this.chunks[this.head]!
           const view = this.offset === 0 ? chunk : chunk.subarray(this.offset)
           const result = handle(view)
-          switch (result._tag) {
+          switch (typeof result === "object" && result !== null ? result._tag : undefined) {
             case "Continue":
               this.skip(view.byteLength)
               break
             case "Consumed": {
-              const n = Math.min(Math.max(0, result.n), view.byteLength)
+              const n = (result as { readonly n: unknown }).n
+              if (!isCount(n) || n > view.byteLength) return invalidConsumed("Consumed", n, view.byteLength)
               this.skip(n)
               if (n < view.byteLength) {
                 leftover = view.byteLength - n
@@ -554,20 +621,70 @@ export class ReaderImpl implements Reader.Reader {
             }
             case "Stop":
               this.skip(view.byteLength)
-              return Exit.succeed({ _tag: "Stopped", value: result.value })
-            case "StopConsumed":
-              this.skip(Math.min(Math.max(0, result.n), view.byteLength))
-              return Exit.succeed({ _tag: "Stopped", value: result.value })
+              return Exit.succeed({ _tag: "Stopped", value: (result as { readonly value: X }).value })
+            case "StopConsumed": {
+              const { n, value } = result as { readonly n: unknown; readonly value: X }
+              if (!isCount(n) || n > view.byteLength) return invalidConsumed("StopConsumed", n, view.byteLength)
+              this.skip(n)
+              return Exit.succeed({ _tag: "Stopped", value })
+            }
+            default:
+              return invalid("handle", "a ChunkResult (Continue, Consumed, Stop or StopConsumed) as its result", result)
           }
         }
       })
     })
   }
 
-  /** Joins the first unread chunk with the next ones into one chunk. */
+  /**
+   * Joins the first unread chunk with the next ones into one chunk. The joined bytes live in a
+   * buffer with room to spare, and a later join appends to it when it can: a handler that keeps
+   * asking for more copies each byte a bounded number of times, not once per arrival. Bytes
+   * already in the buffer are never overwritten (a stream may have emitted views of them).
+   */
   private mergeFront(): void {
-    const merged = this.copy(0, this.buffered)
-    this.chunks = [merged]
+    const total = this.buffered
+    const head = this.chunks[this.head]
+    const merged = this.merged
+    let start: number
+    let end: number
+    if (merged !== undefined && head === this.mergedView) {
+      // The head is the last join: its unread bytes end at mergedEnd; append the rest after them.
+      start = head!.byteOffset - merged.byteOffset + this.offset
+      end = this.mergedEnd
+      for (let i = this.head + 1; i < this.chunks.length; i++) {
+        const chunk = this.chunks[i]!
+        if (end + chunk.byteLength > merged.byteLength) return this.mergeInto(total)
+        merged.set(chunk, end)
+        end += chunk.byteLength
+      }
+      this.setMerged(merged, start, end)
+      return
+    }
+    this.mergeInto(total)
+  }
+
+  private mergeInto(total: number): void {
+    const merged = Buffer.allocUnsafe(Math.max(2 * total, 64 * 1024))
+    this.copyInto(merged, total)
+    this.setMerged(merged, 0, total)
+  }
+
+  private copyInto(out: Buffer, n: number): void {
+    let written = 0
+    for (let i = this.head; written < n; i++) {
+      const chunk = this.chunks[i]!
+      const from = i === this.head ? this.offset : 0
+      out.set(chunk.subarray(from), written)
+      written += chunk.byteLength - from
+    }
+  }
+
+  private setMerged(merged: Buffer, start: number, end: number): void {
+    this.merged = merged
+    this.mergedEnd = end
+    this.mergedView = merged.subarray(start, end)
+    this.chunks = [this.mergedView]
     this.head = 0
     this.offset = 0
   }

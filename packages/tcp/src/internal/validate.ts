@@ -21,6 +21,24 @@ export const maxTimerMillis = 2 ** 31 - 1
 /** A duration in milliseconds as a timer delay: at most `maxTimerMillis`. */
 export const timerMillis = (millis: number): number => Math.min(millis, maxTimerMillis)
 
+/**
+ * A value for an error message, calling nothing the value defines (a caller's `toString` may
+ * throw, a Symbol cannot be converted, a string may be megabytes long).
+ */
+export const show = (value: unknown): string => {
+  switch (typeof value) {
+    case "number":
+    case "boolean":
+    case "undefined":
+    case "bigint":
+      return String(value)
+    case "string":
+      return value.length > 40 ? `a string of length ${value.length}` : JSON.stringify(value)
+    default:
+      return value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`
+  }
+}
+
 /** A failed check. Thrown inside `check` blocks only; `validate` turns it into a typed failure. */
 class Invalid {
   constructor(readonly error: InvalidArgument) {}
@@ -44,7 +62,7 @@ export const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =
 
 export const checkPort = (argument: string, port: unknown): number => {
   if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
-    invalidArgument(argument, `expected an integer port from 0 to 65535, got ${String(port)}`)
+    invalidArgument(argument, `expected an integer port from 0 to 65535, got ${show(port)}`)
   }
   return port as number
 }
@@ -71,7 +89,7 @@ export const checkSize = (argument: string, size: unknown, fallback: number, all
   if (size === undefined) return fallback
   if (allowInfinity && size === Infinity) return Infinity
   if (typeof size !== "number" || !Number.isInteger(size) || size <= 0) {
-    invalidArgument(argument, `expected a positive integer, got ${String(size)}`)
+    invalidArgument(argument, `expected a positive integer, got ${show(size)}`)
   }
   return size as number
 }
@@ -79,7 +97,7 @@ export const checkSize = (argument: string, size: unknown, fallback: number, all
 export const checkCount = (argument: string, count: unknown, fallback: number): number => {
   if (count === undefined) return fallback
   if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
-    invalidArgument(argument, `expected a non-negative integer, got ${String(count)}`)
+    invalidArgument(argument, `expected a non-negative integer, got ${show(count)}`)
   }
   return count as number
 }
@@ -100,9 +118,9 @@ const isNegative = (input: unknown): boolean =>
 export const checkDuration = (argument: string, input: unknown, fallback: Duration.Duration): number => {
   if (input === undefined) return Duration.toMillis(fallback)
   // Checked before decoding: Duration clamps negative and NaN inputs to zero.
-  if (isNegative(input)) invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
+  if (isNegative(input)) invalidArgument(argument, `expected a non-negative duration, got ${show(input)}`)
   const decoded = Duration.decodeUnknown(input)
-  if (Option.isNone(decoded)) return invalidArgument(argument, `expected a duration, got ${String(input)}`)
+  if (Option.isNone(decoded)) return invalidArgument(argument, `expected a duration, got ${show(input)}`)
   const millis = Duration.toMillis(decoded.value)
   if (Number.isNaN(millis) || millis < 0) invalidArgument(argument, "expected a non-negative duration")
   return millis
@@ -110,6 +128,6 @@ export const checkDuration = (argument: string, input: unknown, fallback: Durati
 
 export const checkBoolean = (argument: string, value: unknown, fallback: boolean): boolean => {
   if (value === undefined) return fallback
-  if (typeof value !== "boolean") invalidArgument(argument, `expected a boolean, got ${String(value)}`)
+  if (typeof value !== "boolean") invalidArgument(argument, `expected a boolean, got ${show(value)}`)
   return value as boolean
 }

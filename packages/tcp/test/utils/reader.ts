@@ -31,10 +31,14 @@ export const fakeSource = (): FakeSource => {
 }
 
 export const makeReader = (
-  config: { readonly bufferSize?: number; readonly maxLineLength?: number } = {},
+  config: { readonly bufferSize?: number; readonly maxLineLength?: number; readonly maxReadLength?: number } = {},
   source: FakeSource = fakeSource()
 ): ReaderImpl =>
-  new ReaderImpl(source, { bufferSize: config.bufferSize ?? 64, maxLineLength: config.maxLineLength ?? Infinity })
+  new ReaderImpl(source, {
+    bufferSize: config.bufferSize ?? 64,
+    maxLineLength: config.maxLineLength ?? Infinity,
+    maxReadLength: config.maxReadLength ?? Infinity
+  })
 
 /** Pushes `chunks`, yielding `pauses[i]` times (0–2) before each, then ends the stream. */
 export const feed = (

@@ -6,7 +6,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as fc from "fast-check"
 import * as Reader from "../../src/Reader.js"
-import type { ReadError } from "../../src/TcpError.js"
+import type { InvalidArgument, ReadError } from "../../src/TcpError.js"
 
 export type Op =
   | { readonly _tag: "ReadLine" }
@@ -163,7 +163,7 @@ export class Model {
 }
 
 /** Runs one operation on a real reader, rendered as the model renders it. */
-export const run = (reader: Reader.Reader, op: Exclude<Op, { _tag: "Read" }>): Effect.Effect<string, ReadError> => {
+export const run = (reader: Reader.Reader, op: Exclude<Op, { _tag: "Read" }>): Effect.Effect<string, ReadError | InvalidArgument> => {
   switch (op._tag) {
     case "ReadLine":
       return Effect.map(reader.readLine, Option.match({ onNone: () => "line:none", onSome: (line) => `line:${line}` }))
@@ -181,9 +181,12 @@ export const run = (reader: Reader.Reader, op: Exclude<Op, { _tag: "Read" }>): E
     case "ReadExactly":
       return reader.readExactly(op.n).pipe(
         Effect.map((bytes) => `exactly:${hex(bytes)}`),
-        Effect.catchIf(
-          (error) => error.reason === "UnexpectedEof",
-          (error) => Effect.succeed(`unexpectedEof:${hex(error.partial ?? new Uint8Array())}`)
+        Effect.catchTag(
+          "ReadError",
+          (error) =>
+            error.reason === "UnexpectedEof"
+              ? Effect.succeed(`unexpectedEof:${hex(error.partial ?? new Uint8Array())}`)
+              : Effect.fail(error)
         )
       )
     case "Peek":
@@ -225,7 +228,7 @@ export const compare = (
   reader: Reader.Reader,
   data: Uint8Array,
   ops: ReadonlyArray<Op>
-): Effect.Effect<void, ReadError | Error> =>
+): Effect.Effect<void, ReadError | InvalidArgument | Error> =>
   Effect.gen(function*() {
     const model = new Model(data)
     for (let i = 0; i < ops.length; i++) {
