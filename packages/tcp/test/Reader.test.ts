@@ -7,11 +7,11 @@ import { pipe } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as fc from "fast-check"
+import type { ReaderImpl } from "../src/internal/reader.js"
 import * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
 import type { InvalidArgument, ReadError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
-import type { ReaderImpl } from "../src/internal/reader.js"
 import { accept, rawServer, rawWrite, ticks, writeChunksThenEnd } from "./utils/rawServer.js"
 import { fakeSource, feed, makeReader } from "./utils/reader.js"
 import { chunked, compare, hex, Model, op } from "./utils/readerModel.js"
@@ -144,10 +144,16 @@ describe("Reader", () => {
             for (const step of steps) {
               const read: Effect.Effect<Uint8Array, ReadError | InvalidArgument> = step.kind === "exactly"
                 ? reader.readExactly(step.n).pipe(
-                  Effect.catchTag("ReadError", (e) => e.reason !== "UnexpectedEof" ? Effect.fail(e) : Effect.succeed(e.partial ?? new Uint8Array()))
+                  Effect.catchTag(
+                    "ReadError",
+                    (e) => e.reason !== "UnexpectedEof" ? Effect.fail(e) : Effect.succeed(e.partial ?? new Uint8Array())
+                  )
                 )
                 : step.kind === "until"
-                ? Effect.map(reader.readUntil(",", { keepDelimiter: true }), (r) => r._tag === "Eof" ? new Uint8Array() : r.bytes)
+                ? Effect.map(
+                  reader.readUntil(",", { keepDelimiter: true }),
+                  (r) => r._tag === "Eof" ? new Uint8Array() : r.bytes
+                )
                 : Effect.map(reader.read(step.n), Option.getOrElse(() => new Uint8Array()))
               const fiber = yield* Effect.fork(read)
               if (step.interruptAfter !== null) {
@@ -399,7 +405,10 @@ describe("Reader", () => {
               for (const step of steps) {
                 const fiber = yield* Effect.fork(
                   conn.reader.readExactly(step.n).pipe(
-                    Effect.catchTag("ReadError", (e) => e.reason !== "UnexpectedEof" ? Effect.fail(e) : Effect.succeed(e.partial!))
+                    Effect.catchTag(
+                      "ReadError",
+                      (e) => e.reason !== "UnexpectedEof" ? Effect.fail(e) : Effect.succeed(e.partial!)
+                    )
                   )
                 )
                 if (step.after !== null) {
@@ -423,7 +432,8 @@ describe("Reader", () => {
         const peer = yield* accept(server)
         const big = Buffer.alloc(1024 * 1024)
         for (let i = 0; i < big.length; i++) big[i] = (i * 13) % 256
-        const text = Array.from({ length: 3000 }, (_, i) => `${i}:${"x".repeat(i % 300)}${i % 3 === 0 ? "\r" : ""}\n`).join("")
+        const text = Array.from({ length: 3000 }, (_, i) => `${i}:${"x".repeat(i % 300)}${i % 3 === 0 ? "\r" : ""}\n`)
+          .join("")
         yield* Effect.fork(Effect.gen(function*() {
           yield* rawWrite(peer, big)
           for (let i = 0; i < text.length; i += 7919) yield* rawWrite(peer, text.slice(i, i + 7919))

@@ -8,13 +8,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as fc from "fast-check"
+import type { ReaderImpl } from "../src/internal/reader.js"
 import * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
 import type { InvalidArgument, ReadError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
-import type { ReaderImpl } from "../src/internal/reader.js"
 import { accept, rawServer, rawWrite } from "./utils/rawServer.js"
-import { makeReader } from "./utils/reader.js"
+import { feed, makeReader } from "./utils/reader.js"
 
 const bytes = (s: string) => Buffer.from(s)
 const text = (b: Uint8Array) => Buffer.from(b).toString()
@@ -75,12 +76,14 @@ describe("Reader bounds and arguments", () => {
     })
 
     it("readUntil rejects a delimiter or options of the wrong type", () => {
-      for (const [delimiter, options, argument] of [
-        [42, undefined, "delimiter"],
-        [null, undefined, "delimiter"],
-        [",", "x", "options"],
-        [",", { keepDelimiter: "yes" }, "keepDelimiter"]
-      ] as const) {
+      for (
+        const [delimiter, options, argument] of [
+          [42, undefined, "delimiter"],
+          [null, undefined, "delimiter"],
+          [",", "x", "options"],
+          [",", { keepDelimiter: "yes" }, "keepDelimiter"]
+        ] as const
+      ) {
         const reader = loaded()
         assertInvalid(failureOf(reader.readUntil(delimiter as never, options as never)), argument)
         assertUntouched(reader)
@@ -88,7 +91,11 @@ describe("Reader bounds and arguments", () => {
     })
 
     it("the check happens when the effect runs, and an argument whose toString throws is still reported", () => {
-      const hostile = { toString: () => { throw new Error("boom") } }
+      const hostile = {
+        toString: () => {
+          throw new Error("boom")
+        }
+      }
       const reader = loaded()
       const effect = reader.readExactly(hostile as never)
       assertInvalid(failureOf(effect), "n")
@@ -135,6 +142,48 @@ describe("Reader bounds and arguments", () => {
         assertUntouched(reader)
       })
     }
+
+    it.live("a framer answering Consumed(whole frames) gets the same frames whatever the chunking", () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.uint8Array({ maxLength: 600 }),
+            fc.integer({ min: 1, max: 40 }),
+            fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 8 }),
+            fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 4 }),
+            async (data, frame, cuts, pauses) => {
+              const chunks: Array<Uint8Array> = []
+              for (let at = 0, i = 0; at < data.length; i++) {
+                const size = cuts[i % cuts.length]
+                chunks.push(data.slice(at, at + size))
+                at += size
+              }
+              const reader = makeReader({ bufferSize: 64 })
+              const frames: Array<string> = []
+              const program = Effect.gen(function*() {
+                yield* Effect.fork(feed(reader, chunks, pauses))
+                const end = yield* reader.readChunks((chunk) => {
+                  const whole = Math.floor(chunk.byteLength / frame) * frame
+                  for (let at = 0; at < whole; at += frame) {
+                    frames.push(Buffer.from(chunk.subarray(at, at + frame)).toString("hex"))
+                  }
+                  return Reader.Consumed(whole)
+                })
+                return end._tag === "EofWithUnconsumed" ? Buffer.from(end.bytes).toString("hex") : ""
+              })
+              const rest = await Effect.runPromise(program.pipe(Effect.timeout("5 seconds")))
+              const expected: Array<string> = []
+              const whole = Math.floor(data.length / frame) * frame
+              for (let at = 0; at < whole; at += frame) {
+                expected.push(Buffer.from(data.subarray(at, at + frame)).toString("hex"))
+              }
+              assert.deepStrictEqual(frames, expected)
+              assert.strictEqual(rest, Buffer.from(data.subarray(whole)).toString("hex"))
+            }
+          ),
+          { numRuns: 150 }
+        )
+      ))
 
     it("a handler that is not a function", () => {
       const reader = loaded()
@@ -193,7 +242,10 @@ describe("Reader bounds and arguments", () => {
       const error = failureOf(reader.readUntil(";", { maxLength: 5 }))
       assert.strictEqual((error as ReadError).limit, "maxLength")
       // An explicit larger maxLength is honoured over maxReadLength.
-      assert.strictEqual(text((Effect.runSync(reader.readUntil(";", { maxLength: 8 })) as { bytes: Uint8Array }).bytes), "abcdefgh")
+      assert.strictEqual(
+        text((Effect.runSync(reader.readUntil(";", { maxLength: 8 })) as { bytes: Uint8Array }).bytes),
+        "abcdefgh"
+      )
     })
 
     it("readLine names maxLineLength", () => {

@@ -163,7 +163,10 @@ export class Model {
 }
 
 /** Runs one operation on a real reader, rendered as the model renders it. */
-export const run = (reader: Reader.Reader, op: Exclude<Op, { _tag: "Read" }>): Effect.Effect<string, ReadError | InvalidArgument> => {
+export const run = (
+  reader: Reader.Reader,
+  op: Exclude<Op, { _tag: "Read" }>
+): Effect.Effect<string, ReadError | InvalidArgument> => {
   switch (op._tag) {
     case "ReadLine":
       return Effect.map(reader.readLine, Option.match({ onNone: () => "line:none", onSome: (line) => `line:${line}` }))
