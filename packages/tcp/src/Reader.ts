@@ -198,6 +198,12 @@ export interface Reader {
    * consumed); `ReadError` `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   read(): Effect.Effect<Option.Option<Uint8Array>, ReadError>
+  /**
+   * Up to `maxBytes` buffered bytes, as a copy; see the form without `maxBytes`.
+   *
+   * Fails with: `InvalidArgument` when `maxBytes` is not a non-negative integer (nothing is
+   * consumed); `ReadError` `"Reset"`, `"ReaderInUse"`, `"Closed"`.
+   */
   read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
   /**
    * One byte; `none` at end of stream.
