@@ -154,7 +154,7 @@ describe("Reader bounds and arguments", () => {
             async (data, frame, cuts, pauses) => {
               const chunks: Array<Uint8Array> = []
               for (let at = 0, i = 0; at < data.length; i++) {
-                const size = cuts[i % cuts.length]
+                const size = cuts[i % cuts.length]!
                 chunks.push(data.slice(at, at + size))
                 at += size
               }
