@@ -1,6 +1,8 @@
 // Runs every scenario on each implementation as a pair of fresh processes (server, client) and
 // collects what the clients report and what /proc says about both processes.
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { buildChildren } from "./build.js"
@@ -51,6 +53,8 @@ export interface BenchOptions {
    * clients' SYN retries (1 s, 3 s, ...) then dominate the conc scenario instead of the code.
    */
   readonly backlog: number | undefined
+  /** Over TLS: a key and self-signed certificate for every server (see `tlsCertificate`); platform has no TLS. */
+  readonly tls: { readonly key: string; readonly cert: string } | undefined
   /** extra node flags for every child (e.g. --cpu-prof) */
   readonly nodeArgs: ReadonlyArray<string>
   readonly log: (line: string) => void
@@ -59,6 +63,38 @@ export interface BenchOptions {
    * processes dominates its time.
    */
   readonly concurrency: number
+}
+
+/** A P-256 key and a self-signed certificate for 127.0.0.1 / localhost, made by `openssl`. */
+export const tlsCertificate = (): { readonly key: string; readonly cert: string } => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-tcp-bench-tls-"))
+  try {
+    execFileSync("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "-keyout",
+      path.join(dir, "key.pem"),
+      "-out",
+      path.join(dir, "cert.pem")
+    ], { stdio: ["ignore", "ignore", "pipe"] })
+    return {
+      key: fs.readFileSync(path.join(dir, "key.pem"), "utf8"),
+      cert: fs.readFileSync(path.join(dir, "cert.pem"), "utf8")
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 export const defaultOptions = (smoke: boolean): BenchOptions => ({
@@ -71,6 +107,7 @@ export const defaultOptions = (smoke: boolean): BenchOptions => ({
   runTimeoutMs: smoke ? 30_000 : 300_000,
   env: { GLIBC_TUNABLES: DEFAULT_GLIBC_TUNABLES },
   backlog: 1024,
+  tls: undefined,
   nodeArgs: [],
   concurrency: smoke ? 3 : 1,
   log: (line) => process.stderr.write(line + "\n")
@@ -304,7 +341,8 @@ const runOnce = async (
     scenario,
     params,
     deadlineMs,
-    ...(options.backlog !== undefined ? { backlog: options.backlog } : {})
+    ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {})
   })
   const server = new Child(`server ${pair.server}`, base("server", pair.server), options, programs[pair.server])
   const client = new Child(`client ${pair.client}`, base("client", pair.client), options, programs[pair.client])

@@ -1,7 +1,7 @@
 // The benchmark's command line: `pnpm bench [options]`. See the package README for the options.
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { BENCH_DIR, type BenchOptions, defaultOptions, killLiveChildren, runBench } from "./harness.js"
+import { BENCH_DIR, type BenchOptions, defaultOptions, killLiveChildren, runBench, tlsCertificate } from "./harness.js"
 import { type Impl, IMPLS, type Scenario, type ScenarioParams, SCENARIOS } from "./protocol.js"
 import { failures, formatReport } from "./report.js"
 
@@ -16,6 +16,7 @@ const usage = `usage: pnpm bench [options]
   --timeout SECONDS       bound on one run's measured part (default 300, smoke 30)
   --glibc-tunables S      GLIBC_TUNABLES for every child ("" to leave it unset)
   --backlog N|default     listen backlog for every server alike (default 1024)
+  --tls                   over TLS (a self-signed P-256 certificate made by openssl); raw and effect-tcp only
   --node-arg FLAG         extra node flag for every child (repeatable)
   --cpu-prof              write a .cpuprofile per child under results/prof-<time>/
   --<scenario>.<field> V  override a parameter, e.g. --bulk.bytes 256Mi --echo.count 5k
@@ -93,6 +94,9 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
         options = { ...options, backlog: v === "default" ? undefined : parseNumber(v) }
         break
       }
+      case "--tls":
+        options = { ...options, tls: tlsCertificate() }
+        break
       case "--node-arg":
         nodeArgs.push(value())
         break
@@ -109,6 +113,11 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
     }
   }
   if (out === undefined && !smoke) out = path.join(BENCH_DIR, "results", `bench-${stamp}.json`)
+  if (options.tls !== undefined && options.impls.includes("platform")) {
+    // @effect/platform 0.97 (the Effect 3 line) has no TLS sockets: NodeSocket.makeTls is Effect 4.
+    process.stderr.write("--tls: platform has no TLS on the Effect 3 line; running raw and effect-tcp\n")
+    options = { ...options, impls: options.impls.filter((impl) => impl !== "platform") }
+  }
   options = { ...options, params: params as unknown as ScenarioParams, env, nodeArgs }
   return { options, out }
 }

@@ -91,6 +91,11 @@ export interface ChildConfig {
   readonly deadlineMs: number
   /** listen backlog every server is given (absent: each library's own default) */
   readonly backlog?: number
+  /**
+   * Over TLS (`--tls`): the server's key and self-signed certificate (PEM) for 127.0.0.1, which
+   * the client trusts as its only CA.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string }
 }
 
 // ---------------------------------------------------------------------------------------------

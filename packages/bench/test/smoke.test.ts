@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { clientFor, defaultOptions, killLiveChildren, runBench } from "../src/harness.js"
+import { clientFor, defaultOptions, killLiveChildren, runBench, tlsCertificate } from "../src/harness.js"
 import { IMPLS, SCENARIOS } from "../src/protocol.js"
 
 // `pnpm bench --smoke` as a test, so the benchmark never rots: tiny sizes, one repetition, every
@@ -18,6 +18,26 @@ describe("bench --smoke", () => {
           assert.strictEqual(runs.length, 1, `${scenario} on ${impl}: one run expected`)
         }
       }
+      const failed = report.runs
+        .filter((r) => !r.ok)
+        .map((r) => `${r.scenario} ${r.client}→${r.server}: ${r.check}\n${r.stderr ?? ""}`)
+      assert.deepStrictEqual(failed, [], log.join("\n"))
+    } finally {
+      killLiveChildren()
+    }
+  })
+
+  it("--tls: bulk and churn over TLS on raw and effect-tcp", async () => {
+    const log: Array<string> = []
+    try {
+      const report = await runBench({
+        ...defaultOptions(true),
+        scenarios: ["bulk", "churn"],
+        impls: ["raw", "effect-tcp"],
+        tls: tlsCertificate(),
+        log: (line) => log.push(line)
+      })
+      assert.strictEqual(report.runs.length, 4, log.join("\n"))
       const failed = report.runs
         .filter((r) => !r.ok)
         .map((r) => `${r.scenario} ${r.client}→${r.server}: ${r.check}\n${r.stderr ?? ""}`)

@@ -110,7 +110,10 @@ const server = (config: ChildConfig) =>
           Effect.zipRight(handler(conn)),
           Effect.catchAllCause(() => Effect.sync(() => counters.errors++))
         ),
-      config.backlog !== undefined ? { backlog: config.backlog } : {}
+      {
+        ...(config.backlog !== undefined ? { backlog: config.backlog } : {}),
+        ...(config.tls !== undefined ? { tls: { certificates: [config.tls] } } : {})
+      }
     )
     return server.listeningOn
   })
@@ -118,7 +121,10 @@ const server = (config: ChildConfig) =>
 // ---------------------------------------------------------------------------------------------
 // Clients
 
-const connect = (port: number) => Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", port))
+/** Connect options: `{ tls: { ca } }` with `--tls`, set once when the client starts. */
+let connectOptions: Tcp.ConnectOptions = {}
+
+const connect = (port: number) => Tcp.connect(WhereToConnect.hostAndPort("127.0.0.1", port), connectOptions)
 
 const bulkClient = (p: BulkParams): EffectClientScenario => {
   const chunk = bulkChunk(p.chunk)
@@ -274,6 +280,7 @@ const idleClient = (p: IdleParams): EffectClientScenario => ({
 })
 
 const client = (config: ChildConfig): EffectClientScenario => {
+  if (config.tls !== undefined) connectOptions = { tls: { ca: config.tls.cert } }
   const p = config.params as never
   switch (config.scenario) {
     case "bulk":

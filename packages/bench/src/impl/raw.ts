@@ -2,6 +2,7 @@
 // per message, write() === false / 'drain' honoured, reading paused while our own writes back up,
 // and a hand-written indexOf(0x0a) line splitter that carries partial lines.
 import * as net from "node:net"
+import * as tls from "node:tls"
 import { counters, fail, send, waitFor } from "../control.js"
 import {
   type AcceptParams,
@@ -122,13 +123,16 @@ const serverHandlers: Record<Scenario, (socket: net.Socket) => void> = {
 
 const runServer = (config: ChildConfig): void => {
   const handler = serverHandlers[config.scenario]
-  const server = net.createServer({ noDelay: true }, (socket) => {
+  const onConnection = (socket: net.Socket) => {
     counters.connections++
     socket.on("error", () => {
       counters.errors++
     })
     handler(socket)
-  })
+  }
+  const server = config.tls === undefined
+    ? net.createServer({ noDelay: true }, onConnection)
+    : tls.createServer({ noDelay: true, key: config.tls.key, cert: config.tls.cert }, onConnection)
   server.on("error", (e) => fail(`server error: ${e.message}`))
   server.listen({ host: HOST, port: 0, ...(config.backlog !== undefined ? { backlog: config.backlog } : {}) }, () => {
     send({ t: "ready", port: (server.address() as net.AddressInfo).port })
@@ -147,8 +151,13 @@ interface ClientScenario {
   readonly verify?: () => Promise<ClientResult>
 }
 
+/** The CA a TLS client trusts (`--tls`); undefined: plaintext. */
+let trusted: string | undefined
+
 const connect = (port: number): net.Socket => {
-  const socket = net.connect({ host: HOST, port, noDelay: true })
+  const socket = trusted === undefined
+    ? net.connect({ host: HOST, port, noDelay: true })
+    : tls.connect({ host: HOST, port, ca: trusted }).setNoDelay(true)
   socket.on("error", (e) => fail(`client socket error: ${e.message}`))
   return socket
 }
@@ -483,6 +492,7 @@ const clients: Record<Scenario, (p: any) => ClientScenario> = {
 }
 
 const runClient = async (config: ChildConfig): Promise<void> => {
+  trusted = config.tls?.cert
   const scenario = clients[config.scenario](config.params)
   send({ t: "ready" })
   const go = await waitFor("go")
