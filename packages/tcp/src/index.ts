@@ -27,6 +27,8 @@ export * as Reconnect from "./Reconnect.js"
 export * as Resolver from "./Resolver.js"
 /** @since 0.1.0 */
 export * as Server from "./Server.js"
+/** @since 0.2.0 */
+export * as ServerCluster from "./ServerCluster.js"
 /** @since 0.1.0 */
 export * as Tcp from "./Tcp.js"
 /** @since 0.1.0 */

@@ -99,10 +99,10 @@ const refusedAt = (path: string): Effect.Effect<boolean> =>
   })
 
 /**
- * After EADDRINUSE on a Unix path: removes the file if it is a socket nobody listens on.
+ * After EADDRINUSE on a Unix path (and before a `ServerCluster` binds one): removes the file if it is a socket nobody listens on.
  * `true` when binding is worth another try. A regular file is never removed.
  */
-const removeIfStale = (path: string): Effect.Effect<boolean> =>
+export const removeIfStale = (path: string): Effect.Effect<boolean> =>
   Effect.gen(function*() {
     const stat = yield* Effect.promise(() =>
       fs.promises.lstat(path).then(
