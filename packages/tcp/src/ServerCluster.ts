@@ -62,7 +62,7 @@ import type { Address } from "./Address.js"
 import type { Connection } from "./Connection.js"
 import * as internal from "./internal/serverCluster.js"
 import type { AddressOf, Server, ServerOptions } from "./Server.js"
-import type { InvalidArgument, ListenError } from "./TcpError.js"
+import type { InvalidArgument, ListenError, ServerClusterError } from "./TcpError.js"
 import type * as WhereToListen from "./WhereToListen.js"
 
 /**
@@ -76,30 +76,6 @@ export const TypeId: unique symbol = internal.TypeId as never
  * @category symbols
  */
 export type TypeId = typeof TypeId
-
-/**
- * Why a group of workers could not start: a worker exited before it listened
- * (`"WorkerExited"`), did not listen within `startTimeout` (`"StartTimeout"`), or failed with
- * something other than `ListenError` / `InvalidArgument` (`"WorkerFailed"`).
- *
- * @since 0.2.0
- * @category errors
- */
-export type ServerClusterErrorReason = internal.ServerClusterErrorReason
-
-/**
- * The group could not start (see {@link ServerClusterErrorReason}).
- *
- * @since 0.2.0
- * @category errors
- */
-export const ServerClusterError: typeof internal.ServerClusterError = internal.ServerClusterError
-
-/**
- * @since 0.2.0
- * @category errors
- */
-export type ServerClusterError = internal.ServerClusterError
 
 /**
  * Options of a group: every `Server` option (each applies **per worker**), and the group's own.
@@ -208,7 +184,7 @@ export class ServerClusterTag extends Context.Tag("effect-tcp/ServerCluster")<Se
  *
  * Fails with: `InvalidArgument` (a bad option, found in the primary or by the first worker),
  * `ListenError` (the first worker could not listen: address in use, permission denied, …),
- * `ServerClusterError` (a worker exited or did not listen in time); every worker forked so far
+ * `ServerClusterError` (`TcpError.ServerClusterError`: a worker exited or did not listen in time); every worker forked so far
  * is ended first.
  *
  * Interruption: interrupting the start ends the workers forked so far.

@@ -257,6 +257,27 @@ export class TlsError extends Data.TaggedError("TlsError")<{
 }
 
 /**
+ * Why a `ServerCluster` group could not start: a worker exited before it listened
+ * (`"WorkerExited"`), did not listen within `startTimeout` (`"StartTimeout"`), or failed with
+ * something other than `ListenError` / `InvalidArgument` (`"WorkerFailed"`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ServerClusterErrorReason = "WorkerExited" | "StartTimeout" | "WorkerFailed"
+
+/**
+ * A `ServerCluster` group could not start (see {@link ServerClusterErrorReason}).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ServerClusterError extends Data.TaggedError("ServerClusterError")<{
+  readonly reason: ServerClusterErrorReason
+  readonly message: string
+}> {}
+
+/**
  * Any error of effect-tcp.
  *
  * @since 0.1.0

@@ -8,7 +8,6 @@
  *
  * @internal
  */
-import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -25,7 +24,7 @@ import type { Address } from "../Address.js"
 import type { Connection } from "../Connection.js"
 import type * as Server from "../Server.js"
 import type * as ServerCluster from "../ServerCluster.js"
-import { InvalidArgument, ListenError, type ListenErrorReason } from "../TcpError.js"
+import { InvalidArgument, ListenError, type ListenErrorReason, ServerClusterError } from "../TcpError.js"
 import * as WhereToListen from "../WhereToListen.js"
 import * as metrics from "./metrics.js"
 import * as options from "./options.js"
@@ -36,15 +35,6 @@ const key = "effect-tcp/ServerCluster"
 
 /** The same symbol as `ServerCluster.TypeId`, without a runtime import of the public module. */
 export const TypeId: ServerCluster.TypeId = Symbol.for("effect-tcp/ServerCluster") as ServerCluster.TypeId
-
-/** Why a group of workers could not start or keep serving. */
-export type ServerClusterErrorReason = "WorkerExited" | "StartTimeout" | "WorkerFailed"
-
-/** @internal */
-export class ServerClusterError extends Data.TaggedError("ServerClusterError")<{
-  readonly reason: ServerClusterErrorReason
-  readonly message: string
-}> {}
 
 /** What a worker's `ServerClusterError` / start failure looks like on the wire. */
 type WireError =
