@@ -11,12 +11,12 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import cluster from "node:cluster"
 import type { Worker } from "node:cluster"
 import * as os from "node:os"
@@ -38,7 +38,12 @@ export const TypeId: ServerCluster.TypeId = Symbol.for("effect-tcp/ServerCluster
 
 /** What a worker's `ServerClusterError` / start failure looks like on the wire. */
 type WireError =
-  | { readonly _tag: "ListenError"; readonly reason: ListenErrorReason; readonly target: string; readonly message: string }
+  | {
+    readonly _tag: "ListenError"
+    readonly reason: ListenErrorReason
+    readonly target: string
+    readonly message: string
+  }
   | { readonly _tag: "InvalidArgument"; readonly argument: string; readonly message: string }
   | { readonly _tag: "Other"; readonly message: string }
 
@@ -92,8 +97,12 @@ const config = (opts: ServerCluster.ServerClusterOptions<Address, unknown> | und
   const window = checkMillis("restart.window", restart?.window, defaults.restartWindow)
   return {
     workers: options.checkSize("workers", opts?.workers, os.availableParallelism()),
-    restartLimit: restart?.limit === undefined ? defaults.restartLimit : options.checkCount("restart.limit", restart.limit, 0),
-    restartWindowMillis: window === Infinity ? options.invalidArgument("restart.window", "expected a finite duration") : window,
+    restartLimit: restart?.limit === undefined
+      ? defaults.restartLimit
+      : options.checkCount("restart.limit", restart.limit, 0),
+    restartWindowMillis: window === Infinity
+      ? options.invalidArgument("restart.window", "expected a finite duration")
+      : window,
     startTimeoutMillis: checkMillis("startTimeout", opts?.startTimeout, defaults.startTimeout),
     graceMillis: checkMillis("shutdownGracePeriod", opts?.shutdownGracePeriod, defaults.shutdownGracePeriod),
     handleSignals: options.checkBoolean("handleSignals", opts?.handleSignals, true)
@@ -128,7 +137,8 @@ const zeroCounts: ServerCluster.Counts = {
   acceptsDropped: 0
 }
 
-const serverSide = <T extends Metric.Metric<any, any, any>>(metric: T): T => Metric.tagged(metric, "side", "server") as T
+const serverSide = <T extends Metric.Metric<any, any, any>>(metric: T): T =>
+  Metric.tagged(metric, "side", "server") as T
 
 const counter = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
 
@@ -193,7 +203,12 @@ const worker = <W extends WhereToListen.WhereToListen, E, R>(
     const onMessage = (message: unknown) => {
       if (!isMessage<ToWorker>(message)) return
       if (message[key] === "stats") {
-        runFork(Effect.flatMap(countsOf(server), (stats) => Effect.sync(() => send({ [key]: "stats", id: message.id, stats }))))
+        runFork(
+          Effect.flatMap(
+            countsOf(server),
+            (stats) => Effect.sync(() => send({ [key]: "stats", id: message.id, stats }))
+          )
+        )
       } else if (message[key] === "shutdown") {
         runFork(stop)
       }
@@ -201,7 +216,9 @@ const worker = <W extends WhereToListen.WhereToListen, E, R>(
     // The primary is gone: drain, then end this process the way a SIGTERM does (finalizers run under
     // NodeRuntime.runMain; without it, a drained worker has nothing left to lose).
     const onDisconnect = () => {
-      runFork(Effect.zipRight(Scope.close(serverScope, Exit.void), Effect.sync(() => process.kill(process.pid, "SIGTERM"))))
+      runFork(
+        Effect.zipRight(Scope.close(serverScope, Exit.void), Effect.sync(() => process.kill(process.pid, "SIGTERM")))
+      )
     }
     yield* Effect.acquireRelease(
       Effect.sync(() => {
@@ -309,7 +326,12 @@ const primary = (
         const why = signal !== null ? `signal ${signal}` : `code ${code}`
         Deferred.unsafeDone(
           member.listening,
-          Exit.fail(new ServerClusterError({ reason: "WorkerExited", message: `worker ${w.process.pid} exited (${why}) before listening on ${target}` }))
+          Exit.fail(
+            new ServerClusterError({
+              reason: "WorkerExited",
+              message: `worker ${w.process.pid} exited (${why}) before listening on ${target}`
+            })
+          )
         )
         Deferred.unsafeDone(member.stopped, Exit.void)
         Deferred.unsafeDone(member.exited, Exit.void)
@@ -326,9 +348,13 @@ const primary = (
         ? 0
         : restartTimes[restartTimes.length - cfg.restartLimit]! + cfg.restartWindowMillis - now
       restartTimes.push(now + delay)
-      runFork(Effect.logWarning(`effect-tcp: worker ${pid} exited (${why}); replacing it${delay > 0 ? ` in ${delay} ms (restart limit)` : ""}`).pipe(
-        Effect.annotateLogs({ "effect-tcp.listen": target })
-      ))
+      runFork(
+        Effect.logWarning(
+          `effect-tcp: worker ${pid} exited (${why}); replacing it${delay > 0 ? ` in ${delay} ms (restart limit)` : ""}`
+        ).pipe(
+          Effect.annotateLogs({ "effect-tcp.listen": target })
+        )
+      )
       const timer = setTimeout(() => {
         timers.delete(timer)
         if (shuttingDown) return
@@ -379,7 +405,10 @@ const primary = (
         Effect.timeoutFail({
           duration: Duration.millis(cfg.startTimeoutMillis),
           onTimeout: () =>
-            new ServerClusterError({ reason: "StartTimeout", message: `a worker did not listen on ${target} within ${cfg.startTimeoutMillis} ms` })
+            new ServerClusterError({
+              reason: "StartTimeout",
+              message: `a worker did not listen on ${target} within ${cfg.startTimeoutMillis} ms`
+            })
         })
       )
     // A stale socket file is replaced here, before any worker binds: a worker that retried its
@@ -430,11 +459,14 @@ const primary = (
     const ready = () => [...members.values()].filter((member) => member.ready)
     const stats: Effect.Effect<ServerCluster.Stats> = Effect.suspend(() =>
       Effect.forEach(ready(), (member) =>
-        Effect.map(ask(member, nextRequest++), Option.map((counts) => ({
-          id: member.worker.id,
-          pid: member.worker.process.pid ?? 0,
-          counts
-        }))), { concurrency: "unbounded" })
+        Effect.map(
+          ask(member, nextRequest++),
+          Option.map((counts) => ({
+            id: member.worker.id,
+            pid: member.worker.process.pid ?? 0,
+            counts
+          }))
+        ), { concurrency: "unbounded" })
     ).pipe(
       Effect.map((answers) => {
         const workers = answers.flatMap((answer) => Option.isSome(answer) ? [answer.value] : [])
@@ -472,10 +504,18 @@ export const make = <W extends WhereToListen.WhereToListen, E, R>(
   ListenError | InvalidArgument | ServerClusterError,
   Scope.Scope | Exclude<R, Scope.Scope>
 > =>
-  Effect.flatMap(validate(() => config(opts as ServerCluster.ServerClusterOptions<Address, unknown> | undefined)), (cfg) =>
-    cluster.isWorker
-      ? worker(where, handler, opts)
-      : Effect.flatMap(
-        validate(() => [WhereToListen.format(where), where._tag === "Unix" ? options.checkUnixPath("path", where.path) : undefined] as const),
-        ([target, unixPath]) => primary(target, unixPath, cfg)
-      ))
+  Effect.flatMap(
+    validate(() => config(opts as ServerCluster.ServerClusterOptions<Address, unknown> | undefined)),
+    (cfg) =>
+      cluster.isWorker
+        ? worker(where, handler, opts)
+        : Effect.flatMap(
+          validate(() =>
+            [
+              WhereToListen.format(where),
+              where._tag === "Unix" ? options.checkUnixPath("path", where.path) : undefined
+            ] as const
+          ),
+          ([target, unixPath]) => primary(target, unixPath, cfg)
+        )
+  )
