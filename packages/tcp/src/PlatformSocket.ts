@@ -102,6 +102,52 @@ export const make: <A extends Address>(
 ) => Effect.Effect<Socket.Socket, ConnectError | InvalidArgument, Scope.Scope> = internal.make
 
 /**
+ * As {@link make}, but nothing is dialed until the first `run`: the lazy form of
+ * `NodeSocket.makeNet`. Every `run` dials its own connection (released when the run ends); a
+ * dial that fails (refused, timed out after `timeout`, host not found, …) fails that run with
+ * `SocketGenericError` `"Open"` whose cause is the `ConnectError`, so code built on
+ * `Socket.Socket` treats it as a transient socket error (`@effect/rpc`'s socket protocol
+ * retries; `@effect/cluster` marks the runner unavailable) rather than a defect. Writes wait
+ * while no connection is open.
+ *
+ * Fails with: `InvalidArgument` for a bad `where` or bad options (checked when this runs).
+ *
+ * @example
+ * ```ts
+ * import * as Socket from "@effect/platform/Socket"
+ * import { Effect } from "effect"
+ * import { PlatformSocket, WhereToConnect } from "effect-tcp"
+ *
+ * // Building this never fails with ConnectError: a server that is down fails the run instead.
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const socket = yield* PlatformSocket.makeLazy(WhereToConnect.hostAndPort("localhost", 7000), { timeout: "1 second" })
+ *   const result = yield* Effect.either(socket.run((bytes) => console.log(bytes.length)))
+ *   if (result._tag === "Left" && Socket.SocketGenericError.is(result.left)) yield* Effect.log(`not up: ${result.left.reason}`)
+ * }))
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeLazy: <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: ConnectOptions
+) => Effect.Effect<Socket.Socket, InvalidArgument, Scope.Scope> = internal.makeLazy
+
+/**
+ * A Layer of `Socket.Socket` that dials `where` on the first `run` (see {@link makeLazy}).
+ *
+ * Fails with: `InvalidArgument` (bad arguments).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerLazy = <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: ConnectOptions
+): Layer.Layer<Socket.Socket, InvalidArgument> => Layer.scoped(Socket.Socket, internal.makeLazy(where, options))
+
+/**
  * A Layer of `Socket.Socket` connected to `where` (see {@link make}): building it connects (and
  * fails with `ConnectError` when that fails), releasing it closes the connection.
  *

@@ -134,6 +134,23 @@ interface Live {
 export const make = <A extends Address>(
   where: WhereToConnect<A>,
   options?: Tcp.ConnectOptions
+): Effect.Effect<Socket.Socket, ConnectError | InvalidArgument, Scope.Scope> => makeWith(where, options, false)
+
+/** @internal As `make`, but the first connection too is dialed by the first `run`. */
+export const makeLazy = <A extends Address>(
+  where: WhereToConnect<A>,
+  options?: Tcp.ConnectOptions
+): Effect.Effect<Socket.Socket, InvalidArgument, Scope.Scope> =>
+  Effect.zipRight(internalTcp.checkConnect(where, options), makeWith(where, options, true)) as Effect.Effect<
+    Socket.Socket,
+    InvalidArgument,
+    Scope.Scope
+  >
+
+const makeWith = <A extends Address>(
+  where: WhereToConnect<A>,
+  options: Tcp.ConnectOptions | undefined,
+  lazy: boolean
 ): Effect.Effect<Socket.Socket, ConnectError | InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Effect.scope
@@ -170,7 +187,7 @@ export const make = <A extends Address>(
         return Scope.close(live.scope, Exit.void)
       })
 
-    yield* open
+    if (!lazy) yield* open
 
     const run = <_, E = never, R = never>(
       handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,

@@ -379,3 +379,14 @@ export const withConnection = <A extends Address.Address, X, E, R>(
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<X, E | ConnectError | InvalidArgument, Exclude<R, Scope.Scope>> =>
   Effect.scoped(Effect.flatMap(connect(where, opts), f))
+
+/** @internal Checks what `connect` would check, without connecting (for sockets that dial later). */
+export const checkConnect = (
+  where: WhereToConnect.WhereToConnect<Address.Address>,
+  opts?: Tcp.ConnectOptions
+): Effect.Effect<void, InvalidArgument> =>
+  validate(() => {
+    config(where, opts)
+    options.readerConfig(opts)
+    options.writerConfig(opts)
+  })

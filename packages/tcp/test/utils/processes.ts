@@ -125,12 +125,20 @@ export const fixture = (
               resume(Effect.succeed(reports.splice(i, 1)[0]!))
             } else if (exit !== undefined) {
               done()
-              resume(Effect.die(new Error(`${name} exited (${JSON.stringify(exit)}) before "${t}"\n${stderr}`)))
+              resume(
+                Effect.die(
+                  new Error(
+                    `${name} exited (${JSON.stringify(exit)}) before "${t}"\n${JSON.stringify(reports)}\n${stderr}`
+                  )
+                )
+              )
             }
           }
           const timer = setTimeout(() => {
             done()
-            resume(Effect.die(new Error(`${name}: no "${t}" within ${timeoutMs} ms\n${stderr}`)))
+            resume(
+              Effect.die(new Error(`${name}: no "${t}" within ${timeoutMs} ms\n${JSON.stringify(reports)}\n${stderr}`))
+            )
           }, timeoutMs)
           const done = () => {
             clearTimeout(timer)
