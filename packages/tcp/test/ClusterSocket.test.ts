@@ -12,10 +12,10 @@ import * as net from "node:net"
 import * as ClusterSocket from "../src/ClusterSocket.js"
 import { BindToAddress, BindToPort, Tcp, TcpError, WhereToConnect, WhereToListen } from "../src/index.js"
 import * as PlatformSocket from "../src/PlatformSocket.js"
+import { fdCount as fds } from "./utils/fds.js"
 import { postgres } from "./utils/postgres.js"
 import { bundle, fixture, isAlive, type Report } from "./utils/processes.js"
 import { freePort } from "./utils/rawServer.js"
-import { fds } from "./utils/server.js"
 
 describe("ClusterSocket", () => {
   it.scopedLive("a lazy socket dials on the first run: a refused dial fails that run with SocketError \"Open\", not a defect", () =>

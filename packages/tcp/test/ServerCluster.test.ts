@@ -4,9 +4,9 @@ import * as Exit from "effect/Exit"
 import * as cp from "node:child_process"
 import * as path from "node:path"
 import { ServerCluster, WhereToListen } from "../src/index.js"
+import { eventually } from "./utils/eventually.js"
 import { askOnce, bundle, fileExists, fixture, hold, isAlive, refused } from "./utils/processes.js"
-import { tempDir } from "./utils/rawServer.js"
-import { eventually } from "./utils/server.js"
+import { tempDir } from "./utils/tempDir.js"
 
 const pidOf = (reply: string) => Number(reply.split(" ")[0])
 
@@ -67,6 +67,7 @@ describe("ServerCluster", () => {
             primary.adopt(fresh.pid)
             return true
           }),
+          (ok) => ok,
           "a successor worker",
           60_000
         )
@@ -96,7 +97,7 @@ describe("ServerCluster", () => {
         const open = yield* hold(listeningOn)
         const servedBy = pidOf(yield* open.ask("before"))
         process.kill(primary.pid, "SIGTERM")
-        yield* eventually(refused(listeningOn), "the port to refuse connections", 10_000)
+        yield* eventually(refused(listeningOn), (ok) => ok, "the port to refuse connections", 10_000)
         // Within the grace period the open connection is still served ...
         assert.strictEqual(pidOf(yield* open.ask("during")), servedBy)
         // ... and once it ends the group ends without waiting for the rest of the grace period.
@@ -140,6 +141,7 @@ describe("ServerCluster", () => {
             successor = workers.find((w) => !pids.includes(w.pid))?.pid ?? 0
             return workers.length === 2 && successor !== 0
           }),
+          (ok) => ok,
           "the first successor",
           60_000
         )

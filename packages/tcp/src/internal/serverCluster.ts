@@ -27,8 +27,9 @@ import type * as ServerCluster from "../ServerCluster.js"
 import { InvalidArgument, ListenError, type ListenErrorReason, ServerClusterError } from "../TcpError.js"
 import * as WhereToListen from "../WhereToListen.js"
 import * as metrics from "./metrics.js"
-import * as options from "./options.js"
 import * as internalServer from "./server.js"
+import { removeIfStale } from "./serverListen.js"
+import * as validation from "./validate.js"
 
 /** The key of every IPC message of this module, so that other messages on the channel are left alone. */
 const key = "effect-tcp/ServerCluster"
@@ -84,36 +85,30 @@ interface Config {
 
 const checkMillis = (argument: string, input: unknown, fallback: Duration.Duration): number => {
   if (typeof input === "number" && !(input >= 0)) {
-    return options.invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
+    return validation.invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
   }
-  return options.checkDuration(argument, input, fallback)
+  return validation.checkDuration(argument, input, fallback)
 }
 
 const config = (opts: ServerCluster.ServerClusterOptions<Address, unknown> | undefined): Config => {
   const restart = opts?.restart
   if (restart !== undefined && (typeof restart !== "object" || restart === null)) {
-    options.invalidArgument("restart", "expected { limit?, window? }")
+    validation.invalidArgument("restart", "expected { limit?, window? }")
   }
   const window = checkMillis("restart.window", restart?.window, defaults.restartWindow)
   return {
-    workers: options.checkSize("workers", opts?.workers, os.availableParallelism()),
+    workers: validation.checkSize("workers", opts?.workers, os.availableParallelism()),
     restartLimit: restart?.limit === undefined
       ? defaults.restartLimit
-      : options.checkCount("restart.limit", restart.limit, 0),
+      : validation.checkCount("restart.limit", restart.limit, 0),
     restartWindowMillis: window === Infinity
-      ? options.invalidArgument("restart.window", "expected a finite duration")
+      ? validation.invalidArgument("restart.window", "expected a finite duration")
       : window,
     startTimeoutMillis: checkMillis("startTimeout", opts?.startTimeout, defaults.startTimeout),
     graceMillis: checkMillis("shutdownGracePeriod", opts?.shutdownGracePeriod, defaults.shutdownGracePeriod),
-    handleSignals: options.checkBoolean("handleSignals", opts?.handleSignals, true)
+    handleSignals: validation.checkBoolean("handleSignals", opts?.handleSignals, true)
   }
 }
-
-const validate = <A>(check: () => A): Effect.Effect<A, InvalidArgument> =>
-  Effect.suspend(() => {
-    const result = options.guard(check)
-    return result._tag === "Ok" ? Effect.succeed(result.value) : Effect.fail(result.error)
-  })
 
 /** The server's own options, without those of the group. */
 const serverOptions = <A extends Address, E>(
@@ -505,15 +500,15 @@ export const make = <W extends WhereToListen.WhereToListen, E, R>(
   Scope.Scope | Exclude<R, Scope.Scope>
 > =>
   Effect.flatMap(
-    validate(() => config(opts as ServerCluster.ServerClusterOptions<Address, unknown> | undefined)),
+    validation.validate(() => config(opts as ServerCluster.ServerClusterOptions<Address, unknown> | undefined)),
     (cfg) =>
       cluster.isWorker
         ? worker(where, handler, opts)
         : Effect.flatMap(
-          validate(() =>
+          validation.validate(() =>
             [
               WhereToListen.format(where),
-              where._tag === "Unix" ? options.checkUnixPath("path", where.path) : undefined
+              where._tag === "Unix" ? validation.checkUnixPath("path", where.path) : undefined
             ] as const
           ),
           ([target, unixPath]) => primary(target, unixPath, cfg)

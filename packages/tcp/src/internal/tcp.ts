@@ -386,7 +386,7 @@ export const checkConnect = (
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<void, InvalidArgument> =>
   validate(() => {
-    config(where, opts)
-    options.readerConfig(opts)
-    options.writerConfig(opts)
+    connectConfig(where, opts)
+    readerConfig(opts)
+    writerConfig(opts)
   })
