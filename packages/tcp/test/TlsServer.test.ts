@@ -182,7 +182,10 @@ describe("Tls server", () => {
     Effect.gen(function*() {
       const payload = Buffer.alloc(2 << 20, 7)
       const server = yield* Server.make(localhost, (conn) => conn.writer.write(payload), { tls: serverTls })
-      const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.listeningOn), { tls: trust })
+      const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.listeningOn), {
+        tls: trust,
+        maxReadLength: 4 << 20
+      })
       const all = yield* conn.reader.readAll
       assert.strictEqual(all.length, payload.length)
     }))
