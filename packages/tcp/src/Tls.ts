@@ -49,6 +49,7 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Address } from "./Address.js"
 import type { Connection } from "./Connection.js"
+import * as metrics from "./internal/metrics.js"
 import * as internal from "./internal/tls.js"
 import type { InvalidArgument, TlsError } from "./TcpError.js"
 
@@ -305,4 +306,4 @@ export const startTls: <A extends Address>(
  * @since 0.2.0
  * @category metrics
  */
-export const handshakeFailures: Metric.Metric.Counter<number> = internal.handshakeFailures
+export const handshakeFailures: Metric.Metric.Counter<number> = metrics.handshakeFailures

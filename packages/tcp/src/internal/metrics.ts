@@ -71,6 +71,12 @@ export const reconnects = Metric.counter("effect_tcp_reconnects_total", {
   incremental: true
 })
 
+/** Server-side TLS handshakes that failed, by reason. */
+export const handshakeFailures = Metric.counter("effect_tcp_tls_handshake_failures_total", {
+  description: "Failed server-side TLS handshakes, by reason",
+  incremental: true
+})
+
 /** Per-connection counters, closed over one side's tags. */
 export interface SideCounters {
   readonly opened: () => void
@@ -108,3 +114,6 @@ export const bufferAgeLimitTripped = (): void => bufferAgeLimitTrips.unsafeUpdat
 export const connectRetried = (): void => connectRetries.unsafeUpdate(1, [])
 
 export const reconnected = (): void => reconnects.unsafeUpdate(1, [])
+
+export const handshakeFailed = (reason: string): void =>
+  handshakeFailures.unsafeUpdate(1, [MetricLabel.make("reason", reason)])

@@ -6,6 +6,7 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type * as net from "node:net"
 import type * as Connection from "../Connection.js"
 import type * as Reader from "../Reader.js"
@@ -58,3 +59,27 @@ export const applySocketOptions = (socket: net.Socket, config: SocketConfig): vo
   socket.setNoDelay(config.noDelay)
   if (config.keepAlive.enabled) socket.setKeepAlive(true, config.keepAlive.initialDelay)
 }
+
+/** `ConnectOptions.interrupt` as an effect that completes when it fires. */
+const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): Effect.Effect<void> =>
+  Effect.isEffect(interrupt)
+    ? Effect.asVoid(Effect.exit(interrupt))
+    : Effect.async<void>((resume) => {
+      if (interrupt.aborted) return resume(Effect.void)
+      const onAbort = () => resume(Effect.void)
+      interrupt.addEventListener("abort", onAbort, { once: true })
+      return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
+    })
+
+/** `effect`, failing with `interrupted()` instead when the `interrupt` option fires first. */
+export const raceInterrupt = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  interrupt: Effect.Effect<unknown, unknown> | AbortSignal | undefined,
+  interrupted: () => E
+): Effect.Effect<A, E, R> =>
+  interrupt === undefined
+    ? effect
+    : Effect.raceFirst(
+      effect,
+      Effect.zipRight(abandonWhen(interrupt), Effect.suspend(() => Effect.fail(interrupted())))
+    )

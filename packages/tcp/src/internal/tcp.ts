@@ -18,7 +18,14 @@ import { attach, closeSocket, inetAddresses, makeTcpSocket } from "./connection.
 import * as defaults from "./defaults.js"
 import { connectReason } from "./errno.js"
 import * as metrics from "./metrics.js"
-import { applySocketOptions, readerConfig, type SocketConfig, socketConfig, writerConfig } from "./options.js"
+import {
+  applySocketOptions,
+  raceInterrupt,
+  readerConfig,
+  type SocketConfig,
+  socketConfig,
+  writerConfig
+} from "./options.js"
 import * as tlsInternal from "./tls.js"
 import { spanEvent } from "./tracing.js"
 import {
@@ -234,16 +241,6 @@ const resolve = (
   )
 }
 
-const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): Effect.Effect<void> =>
-  Effect.isEffect(interrupt)
-    ? Effect.asVoid(Effect.exit(interrupt))
-    : Effect.async<void>((resume) => {
-      if (interrupt.aborted) return resume(Effect.void)
-      const onAbort = () => resume(Effect.void)
-      interrupt.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
-    })
-
 const inetEndpoints = (
   plan: Extract<Plan, { _tag: "Inet" }>,
   addresses: ReadonlyArray<Resolver.ResolvedAddress>
@@ -287,22 +284,13 @@ const connectRaw = (
       ? owned(inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }]))
       : Effect.flatMap(resolve(cfg, target), (addresses) => owned(inetEndpoints(plan, addresses)))
     const interrupt = opts?.interrupt
-    const raced = interrupt === undefined ? connecting : Effect.raceFirst(
-      connecting,
-      Effect.zipRight(
-        abandonWhen(interrupt),
-        Effect.suspend(() =>
-          Effect.fail(
-            new ConnectError({
-              reason: "Interrupted",
-              target,
-              attempts: [...attempts],
-              cause: "the interrupt option fired"
-            })
-          )
-        )
-      )
-    )
+    const raced = raceInterrupt(connecting, interrupt, () =>
+      new ConnectError({
+        reason: "Interrupted",
+        target,
+        attempts: [...attempts],
+        cause: "the interrupt option fired"
+      }))
     return Effect.tapError(raced, (error) =>
       Effect.zipRight(
         Effect.sync(() => metrics.connectFailed(error.reason)),

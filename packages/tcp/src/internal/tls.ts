@@ -8,14 +8,13 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
-import * as MetricLabel from "effect/MetricLabel"
+import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as crypto from "node:crypto"
 import * as net from "node:net"
 import * as tls from "node:tls"
-import type * as Address from "../Address.js"
+import * as Address from "../Address.js"
 import type * as Connection from "../Connection.js"
 import type * as Tcp from "../Tcp.js"
 import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError, WriteError } from "../TcpError.js"
@@ -23,64 +22,15 @@ import type * as Tls from "../Tls.js"
 import type * as WhereToConnect from "../WhereToConnect.js"
 import { attach, closeSocket } from "./connection.js"
 import * as defaults from "./defaults.js"
+import { codeOf, handshakeReason } from "./errno.js"
 import * as metrics from "./metrics.js"
-import { readerConfig, writerConfig } from "./options.js"
+import { raceInterrupt, readerConfig, writerConfig } from "./options.js"
 import { type ReaderConfig, ReaderImpl } from "./reader.js"
 import { checkBoolean, checkDuration, invalidArgument, maxTimerMillis, validate } from "./validate.js"
 import { type WriterConfig, WriterImpl } from "./writer.js"
 
-const noop = () => {}
-
 // -------------------------------------------------------------------------------------------------
 // Failures
-
-const codeOf = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return typeof code === "string" ? code : undefined
-}
-
-/** OpenSSL's verification codes (as Node reports them) that say "not signed by anyone trusted". */
-const untrusted = new Set([
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "CERT_UNTRUSTED",
-  "CERT_REJECTED",
-  "CERT_SIGNATURE_FAILURE",
-  "UNABLE_TO_DECRYPT_CERT_SIGNATURE",
-  "UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY",
-  "INVALID_CA",
-  "PATH_LENGTH_EXCEEDED",
-  "INVALID_PURPOSE",
-  "CERT_REVOKED",
-  "CERT_CHAIN_TOO_LONG",
-  "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA",
-  "ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE",
-  "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED",
-  "ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE"
-])
-
-const expired = new Set([
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "ERROR_IN_CERT_NOT_BEFORE_FIELD",
-  "ERROR_IN_CERT_NOT_AFTER_FIELD",
-  "ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED"
-])
-
-/** @internal */
-export const handshakeReason = (code: string | undefined): Tls.HandshakeFailureReason =>
-  code === undefined
-    ? "HandshakeFailed"
-    : code === "ERR_TLS_CERT_ALTNAME_INVALID"
-    ? "HostnameMismatch"
-    : expired.has(code)
-    ? "CertificateExpired"
-    : untrusted.has(code)
-    ? "CertificateUntrusted"
-    : "HandshakeFailed"
 
 /**
  * The failure without what Node attaches to it (the peer certificate, whose issuer chain of a
@@ -99,15 +49,6 @@ const tlsError = (error: unknown, address: Address.Address | undefined): TlsErro
   const code = codeOf(error)
   return new TlsError({ reason: handshakeReason(code), code, address, cause: plainError(error) })
 }
-
-/** @internal */
-export const handshakeFailures = Metric.counter("effect_tcp_tls_handshake_failures_total", {
-  description: "Failed server-side TLS handshakes, by reason",
-  incremental: true
-})
-
-const handshakeFailed = (reason: string): void =>
-  handshakeFailures.unsafeUpdate(1, [MetricLabel.make("reason", reason)])
 
 // -------------------------------------------------------------------------------------------------
 // Validation
@@ -387,11 +328,11 @@ export const acceptHandshake = (
     socket[pendingKey] = undefined
     socket.off("close", closedEarly)
     if (secure !== undefined) {
-      secure.on("error", noop)
+      secure.on("error", constVoid)
       secure.allowHalfOpen = halfOpen
       return onSecure(secure)
     }
-    tlsSocket?.on("error", noop)
+    tlsSocket?.on("error", constVoid)
     tlsSocket?.destroy()
     socket.destroy()
     const timedOut = codeOf(error) === "ETIMEDOUT" && error instanceof Error && error.message.startsWith("no TLS")
@@ -415,7 +356,7 @@ export const acceptHandshake = (
   const halfOpen = socket.allowHalfOpen
   socket.allowHalfOpen = false
   socket.once("close", closedEarly)
-  socket.on("error", noop)
+  socket.on("error", constVoid)
   config.server.emit("connection", socket)
 }
 
@@ -450,7 +391,7 @@ export class TlsAcceptor {
     }, (error) => {
       this.pending.delete(raw)
       if (this.closed) return onFailure(undefined)
-      handshakeFailed(error.reason)
+      metrics.handshakeFailed(error.reason)
       onFailure(error)
     }, address)
   }
@@ -549,16 +490,6 @@ const connectHandshake = (
 const waitClosed = (raw: net.Socket, secure: tls.TLSSocket | undefined): Effect.Effect<void> =>
   secure === undefined ? closeSocket(raw) : Effect.zipRight(closeSocket(secure), closeSocket(raw))
 
-const abandonWhen = (interrupt: Effect.Effect<unknown, unknown> | AbortSignal): Effect.Effect<void> =>
-  Effect.isEffect(interrupt)
-    ? Effect.asVoid(Effect.exit(interrupt))
-    : Effect.async<void>((resume) => {
-      if (interrupt.aborted) return resume(Effect.void)
-      const onAbort = () => resume(Effect.void)
-      interrupt.addEventListener("abort", onAbort, { once: true })
-      return Effect.sync(() => interrupt.removeEventListener("abort", onAbort))
-    })
-
 /** A TLS socket as a `TcpSocket`: socket options and `reset` act on the TCP socket underneath. */
 const tlsTcpSocket = <A extends Address.Address>(
   plain: Connection.TcpSocket<A>,
@@ -631,35 +562,22 @@ export const connect = <A extends Address.Address>(
             Effect.withSpan("effect-tcp.tls.handshake", {
               kind: "client",
               captureStackTrace: false,
-              attributes: { "effect-tcp.remote": formatAddress(address) }
+              attributes: { "effect-tcp.remote": Address.format(address) }
             })
           )
         }
       )
       const interrupt = opts.interrupt
-      const raced = interrupt === undefined ? connecting : Effect.raceFirst(
+      const raced = raceInterrupt(
         connecting,
-        Effect.zipRight(
-          abandonWhen(interrupt),
-          Effect.suspend(() =>
-            Effect.fail(
-              new ConnectError({ reason: "Interrupted", target, attempts: [], cause: "the interrupt option fired" })
-            )
-          )
-        )
+        interrupt,
+        () => new ConnectError({ reason: "Interrupted", target, attempts: [], cause: "the interrupt option fired" })
       )
       return Effect.flatMap(raced, (socket) => attach(socket, cfg.reader, cfg.writer, "client"))
     }
   )
 
 const describe = (where: WhereToConnect.Target): string => String(where)
-
-const formatAddress = (address: Address.Address): string =>
-  address._tag === "Unix"
-    ? address.path
-    : address.host.includes(":")
-    ? `[${address.host}]:${address.port}`
-    : `${address.host}:${address.port}`
 
 // -------------------------------------------------------------------------------------------------
 // What a TLS connection negotiated
