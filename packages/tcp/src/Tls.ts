@@ -19,6 +19,12 @@
  * delivered as if they came over TLS: the upgrade fails `PlaintextBuffered` (or drops them, with
  * `buffered: "discard"`).
  *
+ * **Closing.** Releasing a TLS connection closes the writer first (flush, close_notify, FIN) as
+ * over plaintext, then, unlike plaintext, waits up to 2 seconds for the peer's close_notify and
+ * FIN before closing the descriptor: a descriptor closed earlier answers the peer's close_notify
+ * with RST, and an RST makes the peer's kernel drop the bytes it has not read yet. A peer that
+ * already closed costs no wait.
+ *
  * **Information.** {@link info} returns the peer certificate, negotiated protocol version,
  * cipher and ALPN protocol of a TLS connection.
  *
