@@ -2,12 +2,22 @@
 // (packages/examples/resp-server), and effect-tcp clients against a real redis-server. The same
 // command script runs against both servers and must get the same replies.
 import { assert, describe, it } from "@effect/vitest"
-import { type Address, type Reader, Tcp, WhereToConnect, WhereToListen } from "effect-tcp"
+import {
+  type Address,
+  BindToAddress,
+  BindToPort,
+  type Reader,
+  Server,
+  Tcp,
+  WhereToConnect,
+  WhereToListen
+} from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Resp from "../../examples/resp-server/main.js"
+import { testCertificates } from "../../tcp/test/utils/certs.js"
 import { cliDir, freePort, requirePeer, run, sha256 as sha, spawn, tempDir } from "./support.js"
 
 type Reply =
@@ -191,6 +201,24 @@ describe("the RESP server example with redis-cli and redis-benchmark", () => {
       const r = yield* run("redis-cli", ["-s", socketPath], { input: "SET a 1\nINCR a\nGET a\n" })
       assert.strictEqual(r.code, 0, r.stderr)
       assert.deepStrictEqual(r.stdout.toString().split("\n"), ["OK", "2", "2", ""])
+    }))
+
+  it.scopedLive("redis-cli --tls against the example served over TLS", () =>
+    Effect.gen(function*() {
+      requirePeer("redis-cli", "redis-tools")
+      const certs = testCertificates()
+      const server = yield* Server.make(
+        WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
+        Resp.handler(Resp.makeStore()),
+        { onHandlerError: "ignore", tls: { certificates: [{ cert: certs.server.cert, key: certs.server.key }] } }
+      )
+      const r = yield* run(
+        "redis-cli",
+        ["--tls", "--cacert", certs.ca.certFile, "-h", "127.0.0.1", "-p", String(server.listeningOn)],
+        { input: "PING\nSET over tls\nGET over\n" }
+      )
+      assert.strictEqual(r.code, 0, r.stderr)
+      assert.deepStrictEqual(r.stdout.toString().split("\n"), ["PONG", "OK", "tls", ""])
     }))
 
   it.scopedLive("redis-benchmark: 50 clients, pipelined (-P 16) and not, every request answered", () =>
