@@ -1,5 +1,10 @@
 // The child side of the harness's control channel: JSON lines on stdout (to the harness) and on
 // stdin (from it). Plain node, so the raw implementation does not load Effect.
+//
+// A server on node:cluster workers (--workers): the primary talks to the harness; a worker's
+// messages go to the primary over the IPC channel ({ bench: message }), and the primary answers
+// "stats" with the sum of every worker's counters.
+import cluster from "node:cluster"
 
 export interface Command {
   readonly cmd: "go" | "stats" | "memory" | "verify" | "exit"
@@ -20,7 +25,8 @@ let started = false
 
 const dispatch = (c: Command) => {
   if (c.cmd === "stats") {
-    send({ t: "stats", ...counters })
+    if (Object.keys(cluster.workers ?? {}).length > 0) void workerStats().then((sum) => send({ t: "stats", ...sum }))
+    else send({ t: "stats", ...counters })
     return
   }
   if (c.cmd === "memory") {
@@ -72,7 +78,66 @@ export const waitFor = (cmd: Command["cmd"]): Promise<Command> => {
 }
 
 export const send = (msg: Readonly<Record<string, unknown>>): void => {
-  process.stdout.write(JSON.stringify(msg) + "\n")
+  if (cluster.isWorker) process.send?.({ bench: msg })
+  else process.stdout.write(JSON.stringify(msg) + "\n")
+}
+
+type WorkerMessage = { readonly bench?: Readonly<Record<string, unknown>> | "stats" }
+
+/** In a cluster worker: answers the primary's requests for this worker's counters. */
+export const answerStats = (): void => {
+  process.on("message", (m: WorkerMessage) => {
+    if (m?.bench === "stats") send({ t: "stats", ...counters })
+  })
+}
+
+/** In a cluster primary: every worker's counters, summed. */
+const workerStats = async (): Promise<typeof counters> => {
+  const all = await Promise.all(
+    Object.values(cluster.workers ?? {}).map((w) =>
+      new Promise<typeof counters>((resolve) => {
+        const onMessage = (m: WorkerMessage) => {
+          if (typeof m?.bench === "object" && m.bench["t"] === "stats") {
+            w!.off("message", onMessage)
+            resolve(m.bench as unknown as typeof counters)
+          }
+        }
+        w!.on("message", onMessage)
+        w!.send({ bench: "stats" })
+      })
+    )
+  )
+  const sum = { bytesIn: 0, connections: 0, errors: 0 }
+  for (const c of all) {
+    sum.bytesIn += c.bytesIn
+    sum.connections += c.connections
+    sum.errors += c.errors
+  }
+  return sum
+}
+
+/** A raw server's primary: forks the workers, reports ready once every one listens, ends them on "exit". */
+export const runRawPrimary = (workers: number): void => {
+  let ready = 0
+  for (let i = 0; i < workers; i++) {
+    const w = cluster.fork()
+    w.on("message", (m: WorkerMessage) => {
+      if (typeof m?.bench === "object" && m.bench["t"] === "ready" && ++ready === workers) {
+        send({ t: "ready", port: m.bench["port"] })
+      }
+    })
+  }
+  void waitFor("exit").then(() => {
+    const all = Object.values(cluster.workers ?? {})
+    let left = all.length
+    if (left === 0) process.exit(0)
+    for (const w of all) {
+      w!.once("exit", () => {
+        if (--left === 0) process.exit(0)
+      })
+      w!.process.kill("SIGTERM")
+    }
+  })
 }
 
 /** Reports a failure and exits at once with status 2. */

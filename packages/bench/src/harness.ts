@@ -53,6 +53,8 @@ export interface BenchOptions {
    * clients' SYN retries (1 s, 3 s, ...) then dominate the conc scenario instead of the code.
    */
   readonly backlog: number | undefined
+  /** servers (raw, effect-tcp) on this many node:cluster workers sharing the port (undefined: one process) */
+  readonly workers: number | undefined
   /** Over TLS: a key and self-signed certificate for every server (see `tlsCertificate`); platform has no TLS. */
   readonly tls: { readonly key: string; readonly cert: string } | undefined
   /** extra node flags for every child (e.g. --cpu-prof) */
@@ -107,6 +109,7 @@ export const defaultOptions = (smoke: boolean): BenchOptions => ({
   runTimeoutMs: smoke ? 30_000 : 300_000,
   env: { GLIBC_TUNABLES: DEFAULT_GLIBC_TUNABLES },
   backlog: 1024,
+  workers: undefined,
   tls: undefined,
   nodeArgs: [],
   concurrency: smoke ? 3 : 1,
@@ -342,7 +345,8 @@ const runOnce = async (
     params,
     deadlineMs,
     ...(options.backlog !== undefined ? { backlog: options.backlog } : {}),
-    ...(options.tls !== undefined ? { tls: options.tls } : {})
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    ...(options.workers !== undefined && role === "server" ? { workers: options.workers } : {})
   })
   const server = new Child(`server ${pair.server}`, base("server", pair.server), options, programs[pair.server])
   const client = new Child(`client ${pair.client}`, base("client", pair.client), options, programs[pair.client])

@@ -16,6 +16,7 @@ const usage = `usage: pnpm bench [options]
   --timeout SECONDS       bound on one run's measured part (default 300, smoke 30)
   --glibc-tunables S      GLIBC_TUNABLES for every child ("" to leave it unset)
   --backlog N|default     listen backlog for every server alike (default 1024)
+  --workers N             servers on N node:cluster workers (raw: node:cluster; effect-tcp: ServerCluster)
   --tls                   over TLS (a self-signed P-256 certificate made by openssl); raw and effect-tcp only
   --node-arg FLAG         extra node flag for every child (repeatable)
   --cpu-prof              write a .cpuprofile per child under results/prof-<time>/
@@ -96,6 +97,9 @@ const parseArgs = (argv: ReadonlyArray<string>): { options: BenchOptions; out: s
       }
       case "--tls":
         options = { ...options, tls: tlsCertificate() }
+        break
+      case "--workers":
+        options = { ...options, workers: parseNumber(value()) }
         break
       case "--node-arg":
         nodeArgs.push(value())

@@ -91,6 +91,8 @@ export interface ChildConfig {
   readonly deadlineMs: number
   /** listen backlog every server is given (absent: each library's own default) */
   readonly backlog?: number
+  /** a server on this many node:cluster worker processes sharing its port (absent: one process) */
+  readonly workers?: number
   /**
    * Over TLS (`--tls`): the server's key and self-signed certificate (PEM) for 127.0.0.1, which
    * the client trusts as its only CA.

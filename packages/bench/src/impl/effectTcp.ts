@@ -6,6 +6,7 @@ import {
   type Connection,
   Reader,
   Server,
+  ServerCluster,
   Tcp,
   WhereToConnect,
   WhereToListen
@@ -103,18 +104,22 @@ const handlers: Record<Scenario, Handler> = {
 const server = (config: ChildConfig) =>
   Effect.gen(function*() {
     const handler = handlers[config.scenario]
-    const server = yield* Server.make(
-      WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
-      (conn) =>
-        Effect.sync(() => counters.connections++).pipe(
-          Effect.zipRight(handler(conn)),
-          Effect.catchAllCause(() => Effect.sync(() => counters.errors++))
-        ),
-      {
-        ...(config.backlog !== undefined ? { backlog: config.backlog } : {}),
-        ...(config.tls !== undefined ? { tls: { certificates: [config.tls] } } : {})
-      }
-    )
+    const where = WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs)
+    const serve = (conn: Conn) =>
+      Effect.sync(() => counters.connections++).pipe(
+        Effect.zipRight(handler(conn)),
+        Effect.catchAllCause(() => Effect.sync(() => counters.errors++))
+      )
+    const options = {
+      ...(config.backlog !== undefined ? { backlog: config.backlog } : {}),
+      ...(config.tls !== undefined ? { tls: { certificates: [config.tls] } } : {})
+    }
+    if (config.workers !== undefined) {
+      // --workers: the same call forks the workers in the primary and serves in each worker.
+      const group = yield* ServerCluster.make(where, serve, { ...options, workers: config.workers })
+      return group.listeningOn as number
+    }
+    const server = yield* Server.make(where, serve, options)
     return server.listeningOn
   })
 
