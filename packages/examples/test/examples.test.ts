@@ -58,6 +58,22 @@ const expectLines = (run: Run, lines: ReadonlyArray<string | RegExp>) => {
 }
 
 describe("examples", () => {
+  it.live(
+    "cores: one server on two node:cluster workers, round-robin, counts summed, group released",
+    () =>
+      Effect.gen(function*() {
+        const run = yield* runExample("cores")
+        expectClean("cores", run)
+        expectLines(run, [
+          /^2 workers listening on 127\.0\.0\.1:\d+$/,
+          "4 requests served by 2 workers",
+          "connections opened, summed over the workers: 4",
+          "cores: done"
+        ])
+      }),
+    120_000
+  )
+
   it.live("echo: an echo server as a Layer", () =>
     Effect.gen(function*() {
       const run = yield* runExample("echo")
