@@ -32,6 +32,7 @@
  *
  * @since 0.1.0
  */
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
@@ -88,6 +89,16 @@ export interface ReaderOptions {
    * @since 0.2.0
    */
   readonly maxReadLength?: number | undefined
+  /**
+   * The longest one read may wait for its answer, from its start: a whole line, `readExactly(n)`,
+   * a `readUntil` record, one pull of `stream` or `lines`. Beyond it the read fails with
+   * `ReadError` `"Timeout"`, consuming nothing. Unlike `idleTimeout` (reset by every byte), a
+   * peer sending one byte a second cannot hold a read for ever (the slowloris defence of nginx's
+   * `client_header_timeout` and Netty's `ReadTimeoutHandler`). Defaults to none.
+   *
+   * @since 0.2.0
+   */
+  readonly readTimeout?: Duration.DurationInput | undefined
 }
 
 /**

@@ -12,9 +12,12 @@
  * another connection.
  *
  * **Limits.** At `maxConnections` no new handler starts: clients that arrive are accepted and
- * held, connected but unread, in arrival order, up to `backlog` of them, and served when a slot
- * frees (at most `maxAcceptsPerBatch` per turn of the event loop). Beyond `backlog` a new
- * arrival is closed at once (and counted in the `effect_tcp_accepts_dropped_total` metric).
+ * held, connected but unread, in arrival order, up to `maxWaiting` of them, and served when a
+ * slot frees (at most `maxAcceptsPerBatch` per turn of the event loop). Beyond `maxWaiting` a new
+ * arrival is closed at once (and counted in the `effect_tcp_accepts_dropped_total` metric). The
+ * kernel's `backlog` is separate: it queues handshakes the process has not accepted yet. When
+ * the descriptor limit cannot hold `maxConnections + maxWaiting` sockets, both are lowered, the
+ * change is logged once, and `server.maxConnections` / `server.maxWaiting` say what is in force.
  *
  * **Closing.** `close` stops accepting at once (the listening socket is closed, held
  * connections too; a Unix server removes its socket file) and is idempotent; no handler starts
@@ -113,12 +116,26 @@ export interface ServerOptions<A extends Address = Address, E = unknown>
   extends ReaderOptions, WriterOptions, SocketOptions
 {
   /**
-   * Handlers running at once. Defaults to 10,000; capped below the process's descriptor limit
-   * (soft `RLIMIT_NOFILE` less `backlog` and 64 descriptors for the rest of the program).
-   * `Infinity` is allowed (and capped the same way).
+   * Handlers running at once. Defaults to 10,000. Lowered when the process's descriptor limit
+   * (soft `RLIMIT_NOFILE`, less 64 descriptors for the rest of the program and the held queue)
+   * cannot hold that many sockets, to no fewer than 32; the change is logged once (a warning
+   * when given explicitly) and `server.maxConnections` is what is in force. `Infinity` is
+   * allowed (and lowered the same way).
    */
   readonly maxConnections?: number | undefined
-  /** Connections held, accepted but unread, while at `maxConnections`; also the listen backlog. Defaults to 64. */
+  /**
+   * Connections held, accepted but unread, while at `maxConnections`; beyond it new arrivals
+   * are closed at once. Defaults to 1,024; lowered to an eighth of the descriptor budget when
+   * the limit is low (see `maxConnections`). `0` holds none.
+   *
+   * @since 0.2.0
+   */
+  readonly maxWaiting?: number | undefined
+  /**
+   * The kernel's listen backlog: handshakes completed and not yet accepted. Defaults to 511,
+   * Node's default (Async's 64 overflows under a burst of connects: clients wait for SYN
+   * retransmits). The kernel caps it at `net.core.somaxconn`. Costs no descriptor.
+   */
   readonly backlog?: number | undefined
   /** Held connections that get a handler per turn of the event loop when slots free. Defaults to 1. */
   readonly maxAcceptsPerBatch?: number | undefined
@@ -168,6 +185,18 @@ export interface Server<A extends Address = Address, L extends number | string =
   readonly numConnections: Effect.Effect<number>
   /** Connections accepted and held, waiting for a slot (see `maxConnections`). */
   readonly numWaiting: Effect.Effect<number>
+  /**
+   * The `maxConnections` in force: as asked, or lowered by the descriptor limit.
+   *
+   * @since 0.2.0
+   */
+  readonly maxConnections: number
+  /**
+   * The `maxWaiting` in force: as asked, or lowered by the descriptor limit.
+   *
+   * @since 0.2.0
+   */
+  readonly maxWaiting: number
   /** Turns drop mode on or off: in drop mode every new connection is accepted and closed at once. */
   readonly setDropIncomingConnections: (drop: boolean) => Effect.Effect<void>
   /**

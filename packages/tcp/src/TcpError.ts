@@ -77,6 +77,7 @@ export type ReadErrorReason =
   | "UnexpectedEof"
   | "LineTooLong"
   | "TooLarge"
+  | "Timeout"
   | "ReaderInUse"
   | "Closed"
   | "Unknown"
@@ -94,7 +95,8 @@ export type ReadLimit = "maxLineLength" | "maxLength" | "maxReadLength"
 /**
  * A read failed. `LineTooLong`: no line end (or delimiter) within the bound; `TooLarge`: the read
  * would have to buffer more than `maxReadLength`. Both name the bound in `limit`, consume nothing
- * and leave the connection usable.
+ * and leave the connection usable. `Timeout`: the read waited longer than `readTimeout` (what
+ * had arrived stays buffered).
  *
  * @since 0.1.0
  * @category errors
@@ -116,6 +118,8 @@ export class ReadError extends Data.TaggedError("ReadError")<{
         return `read failed: end of stream after ${this.partial?.length ?? 0} bytes`
       case "LineTooLong":
         return `read failed: line longer than the maximum${describeCause(this.cause)}`
+      case "Timeout":
+        return `read failed: timed out${describeCause(this.cause)}`
       case "TooLarge":
         return `read failed: more bytes than one read may hold${describeCause(this.cause)}`
       case "ReaderInUse":

@@ -184,6 +184,15 @@ export const unixAddress = (address: Unix): WhereToConnect<Unix> => make({ _tag:
  * @category formatting
  */
 export const format = (target: Target): string => {
+  try {
+    return formatUnsafe(target)
+  } catch {
+    // A JavaScript caller's malformed target: connecting fails with InvalidArgument.
+    return "<invalid target>"
+  }
+}
+
+const formatUnsafe = (target: Target): string => {
   switch (target._tag) {
     case "HostAndPort": {
       // A bracketed IPv6 literal ("[::1]") is accepted as a host: format adds the brackets.

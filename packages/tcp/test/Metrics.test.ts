@@ -110,11 +110,11 @@ describe("Metrics", () => {
       assert.strictEqual((yield* count(Metrics.connectFailures, Metrics.reasonTag, "HostNotFound")) - notFound, 1)
     }))
 
-  it.scopedLive("accepts dropped: in drop mode and beyond the backlog", () =>
+  it.scopedLive("accepts dropped: in drop mode and beyond maxWaiting", () =>
     Effect.gen(function*() {
       const drop = yield* count(Metrics.acceptsDropped, Metrics.causeTag, "drop")
       const overflow = yield* count(Metrics.acceptsDropped, Metrics.causeTag, "overflow")
-      const server = yield* Server.make(local, () => Effect.never, { maxConnections: 1, backlog: 1 })
+      const server = yield* Server.make(local, () => Effect.never, { maxConnections: 1, maxWaiting: 1 })
       const where = WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn)
       yield* Tcp.connect(where)
       yield* eventually(server.numConnections, (n) => n === 1)

@@ -13,7 +13,7 @@ import type * as Address from "../src/Address.js"
 import { type Connection, Server, Tcp } from "../src/index.js"
 import * as metrics from "../src/internal/metrics.js"
 import { Admission, type Rejection } from "../src/internal/serverAdmission.js"
-import { capMaxConnections, descriptorLimit } from "../src/internal/serverConfig.js"
+import { admissionLimits, descriptorLimit } from "../src/internal/serverConfig.js"
 import { eventually } from "./utils/eventually.js"
 import { ask, echo, localhost, target } from "./utils/server.js"
 
@@ -36,7 +36,7 @@ const nodeState = (socket: net.Socket, name: string): unknown => {
 }
 
 describe("Server options", () => {
-  describe("maxConnections and backlog", () => {
+  describe("maxConnections, maxWaiting and backlog", () => {
     it.scopedLive("with maxConnections 2 and 6 clients, at most 2 handlers run and all 6 are served", () =>
       Effect.gen(function*() {
         let running = 0
@@ -98,13 +98,13 @@ describe("Server options", () => {
         assert.strictEqual(yield* server.numWaiting, 0)
       }))
 
-    it.scopedLive("beyond backlog held clients, new arrivals are closed at once and counted", () =>
+    it.scopedLive("beyond maxWaiting held clients, new arrivals are closed at once and counted", () =>
       Effect.gen(function*() {
         const gate = yield* Deferred.make<void>()
         const server = yield* Server.make(
           localhost,
           (conn) => Effect.zipRight(Deferred.await(gate), conn.writer.writeLine("served")),
-          { maxConnections: 1, backlog: 2 }
+          { maxConnections: 1, maxWaiting: 2 }
         )
         const overflowBefore = yield* dropped("overflow")
         const served = yield* Tcp.connect(target(server.listeningOn))
@@ -127,20 +127,25 @@ describe("Server options", () => {
         }
       }))
 
-    it("maxConnections is capped below the descriptor limit", () => {
+    it("the descriptor limit lowers maxConnections and maxWaiting, not backlog, to a floor, and says so", () => {
       const limit = descriptorLimit()
       assert.isDefined(limit)
       assert.isAbove(limit!, 0)
-      assert.strictEqual(capMaxConnections(10_000, 64, 1024), 1024 - 64 - 64)
-      assert.strictEqual(capMaxConnections(5, 64, 1024), 5)
-      assert.strictEqual(capMaxConnections(10_000, 64, undefined), 10_000)
-      assert.strictEqual(capMaxConnections(Infinity, 64, 20_000), 20_000 - 128)
-      assert.strictEqual(capMaxConnections(10, 64, 50), 1)
+      const at1024 = admissionLimits(10_000, 1024, 1024)
+      assert.deepStrictEqual([at1024.maxConnections, at1024.maxWaiting, at1024.lowered], [840, 120, true])
+      // What fits is left alone; the kernel backlog is no longer subtracted (it holds no descriptor).
+      assert.deepStrictEqual(admissionLimits(20, 1024, 1024).maxConnections, 20)
+      assert.isFalse(admissionLimits(20, 10, 1024).lowered)
+      assert.deepStrictEqual(admissionLimits(10_000, 1024, undefined).maxConnections, 10_000)
+      assert.strictEqual(admissionLimits(Infinity, 1024, 20_000).maxConnections, 20_000 - 64 - 1024)
+      // A tiny limit keeps a floor of 32 handlers rather than serving one client at a time.
+      assert.strictEqual(admissionLimits(10, 1024, 50).maxConnections, 10)
+      assert.strictEqual(admissionLimits(10_000, 1024, 50).maxConnections, 32)
     })
   })
 
   describe("maxAcceptsPerBatch", () => {
-    const harness = (config: { maxConnections: number; backlog: number; maxAcceptsPerBatch: number }) => {
+    const harness = (config: { maxConnections: number; maxWaiting: number; maxAcceptsPerBatch: number }) => {
       const started: Array<number> = []
       const rejected: Array<[number, Rejection]> = []
       let turns: Array<() => void> = []
@@ -162,7 +167,7 @@ describe("Server options", () => {
 
     it("starts at most maxAcceptsPerBatch held connections per turn of the event loop", () => {
       for (const batch of [1, 2]) {
-        const { admission, started, turn } = harness({ maxConnections: 3, backlog: 10, maxAcceptsPerBatch: batch })
+        const { admission, started, turn } = harness({ maxConnections: 3, maxWaiting: 10, maxAcceptsPerBatch: batch })
         for (let i = 0; i < 6; i++) admission.offer(i)
         assert.deepStrictEqual(started, [0, 1, 2])
         assert.strictEqual(admission.waiting, 3)
@@ -195,8 +200,8 @@ describe("Server options", () => {
           fc.integer({ min: 0, max: 4 }),
           fc.integer({ min: 1, max: 3 }),
           fc.array(op, { maxLength: 60 }),
-          (maxConnections, backlog, maxAcceptsPerBatch, ops) => {
-            const { admission, rejected, started, turn } = harness({ maxConnections, backlog, maxAcceptsPerBatch })
+          (maxConnections, maxWaiting, maxAcceptsPerBatch, ops) => {
+            const { admission, rejected, started, turn } = harness({ maxConnections, maxWaiting, maxAcceptsPerBatch })
             let next = 0
             for (const o of ops) {
               if (o === "offer") admission.offer(next++)
@@ -207,7 +212,7 @@ describe("Server options", () => {
                 if (started.length - before > maxAcceptsPerBatch) return false
               } else if (o === "drop") admission.drop = !admission.drop
               else if (o === "close") admission.close()
-              if (admission.live > maxConnections || admission.waiting > backlog) return false
+              if (admission.live > maxConnections || admission.waiting > maxWaiting) return false
             }
             admission.close()
             turn()

@@ -89,7 +89,7 @@ describe("Server resources", () => {
       yield* Effect.scoped(Effect.gen(function*() {
         const server = yield* Server.make(localhost, (conn) => Effect.zipRight(echo(conn), Effect.never), {
           maxConnections: 5,
-          backlog: 10
+          maxWaiting: 10
         })
         // 5 served, 10 held, 5 turned away.
         const clients = yield* Effect.forEach(
@@ -150,14 +150,14 @@ describe("Server resources", () => {
 
   interface Setup {
     readonly maxConnections: number
-    readonly backlog: number
+    readonly maxWaiting: number
     readonly handler: "echo" | "stuck" | "fail" | "quick"
     readonly serverFirst: boolean
   }
 
   const setup: fc.Arbitrary<Setup> = fc.record({
     maxConnections: fc.integer({ min: 1, max: 3 }),
-    backlog: fc.integer({ min: 0, max: 2 }),
+    maxWaiting: fc.integer({ min: 0, max: 2 }),
     handler: fc.constantFrom("echo" as const, "stuck" as const, "fail" as const, "quick" as const),
     serverFirst: fc.boolean()
   })
@@ -179,7 +179,7 @@ describe("Server resources", () => {
       const server = yield* Scope.extend(
         Server.make(localhost, handlers[config.handler], {
           maxConnections: config.maxConnections,
-          backlog: config.backlog,
+          maxWaiting: config.maxWaiting,
           shutdownGracePeriod: "50 millis",
           onHandlerError: "ignore"
         }),

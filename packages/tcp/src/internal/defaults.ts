@@ -25,7 +25,10 @@ export const keepAlive = false
 
 /** Serving (`ServerOptions`). */
 export const maxConnections = 10_000
-export const backlog = 64
+/** Node's default listen backlog (Async's 64 overflows the kernel's accept queue under a connect burst). */
+export const backlog = 511
+/** Connections held, accepted but unread, while at `maxConnections`. */
+export const maxWaiting = 1024
 export const maxAcceptsPerBatch = 1
 export const dropIncomingConnections = false
 export const shutdownGracePeriod = Duration.seconds(10)

@@ -19,8 +19,14 @@ import type { WriterConfig } from "./writer.js"
 export const readerConfig = (options: Reader.ReaderOptions | undefined): ReaderConfig => ({
   bufferSize: checkSize("readerBufferSize", options?.readerBufferSize, defaults.readerBufferSize),
   maxLineLength: checkSize("maxLineLength", options?.maxLineLength, defaults.maxLineLength, true),
-  maxReadLength: checkSize("maxReadLength", options?.maxReadLength, defaults.maxReadLength, true)
+  maxReadLength: checkSize("maxReadLength", options?.maxReadLength, defaults.maxReadLength, true),
+  readTimeout: readTimeout(options?.readTimeout)
 })
+
+const readTimeout = (input: unknown): number | undefined => {
+  const millis = checkDuration("readTimeout", input, Duration.zero)
+  return millis === 0 || millis === Infinity ? undefined : Math.max(1, timerMillis(millis))
+}
 
 export const writerConfig = (options: Writer.WriterOptions | undefined): WriterConfig => {
   const age = options?.bufferAgeLimit

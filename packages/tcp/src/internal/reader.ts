@@ -67,6 +67,8 @@ export interface ReaderConfig {
   readonly maxLineLength: number
   /** The most bytes one read may need buffered (readExactly, peek, readAll, readUntil's default). */
   readonly maxReadLength: number
+  /** Milliseconds one read may wait for its answer, or `undefined` for no bound. */
+  readonly readTimeout: number | undefined
 }
 
 const invalid = (argument: string, expected: string, value: unknown): Exit.Exit<never, InvalidArgument> =>
@@ -96,6 +98,9 @@ export class ReaderImpl implements Reader.Reader {
   private closed = false
   private paused = false
   private busy = false
+  /** The `readTimeout` timer of the read in progress, and whether it fired. */
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private timedOut = false
   /** The suspended read's resume callback, and the effect it resumes with (its next attempt). */
   private waiter: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
   private retry: Effect.Effect<any, any> | undefined = undefined
@@ -190,15 +195,38 @@ export class ReaderImpl implements Reader.Reader {
   }
 
   /** `run` with a wait built once by `waitFor(attempt)` (for the effects that are reused). */
-  private runWith<A, E>(attempt: () => Attempt<A, E>, wait: Effect.Effect<A, E>): Effect.Effect<A, E | ReadError> {
+  private runWith<A, E>(
+    attempt: () => Attempt<A, E>,
+    wait: Effect.Effect<A, E | ReadError>
+  ): Effect.Effect<A, E | ReadError> {
     return Effect.suspend((): Effect.Effect<A, E | ReadError> => {
       if (this.busy) return Exit.fail(readerInUse)
       this.attempted = this.arrivals
       const first = attempt()
       if (first !== NeedMore) return first
       this.busy = true
+      const timeout = this.config.readTimeout
+      if (timeout !== undefined) this.timer = setTimeout(this.onTimeout, timeout)
       return wait
     })
+  }
+
+  /** `readTimeout` expired while a read waited: the read fails at its next attempt, unless it can answer. */
+  private readonly onTimeout = (): void => {
+    this.timer = undefined
+    this.timedOut = true
+    this.arrivals++
+    this.wake()
+  }
+
+  /** The read in progress is over: the reader is free, its timer cancelled. */
+  private free(): void {
+    this.busy = false
+    this.timedOut = false
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
   }
 
   /**
@@ -207,21 +235,27 @@ export class ReaderImpl implements Reader.Reader {
    * canceller of their own): one handler per read, in an uninterruptible region, frees the reader
    * when the read is interrupted.
    */
-  private waitFor<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E> {
-    const retry: Effect.Effect<A, E> = Effect.suspend(() => {
+  private waitFor<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
+    const retry: Effect.Effect<A, E | ReadError> = Effect.suspend((): Effect.Effect<A, E | ReadError> => {
       this.attempted = this.arrivals
       let next: Attempt<A, E>
       try {
         next = attempt()
       } catch (defect) {
-        this.busy = false
+        this.free()
         throw defect
       }
-      if (next === NeedMore) return wait
-      this.busy = false
+      if (next === NeedMore) {
+        if (!this.timedOut) return wait
+        this.free()
+        return Exit.fail(
+          new ReadError({ reason: "Timeout", cause: `no answer within readTimeout (${this.config.readTimeout} ms)` })
+        )
+      }
+      this.free()
       return next
     })
-    const wait: Effect.Effect<A, E> = Effect.async<A, E>((resume) => {
+    const wait: Effect.Effect<A, E | ReadError> = Effect.async<A, E | ReadError>((resume) => {
       if (this.arrivals !== this.attempted) {
         // Input arrived between the attempt and this wait (the fiber yielded): look again.
         resume(retry)
@@ -243,7 +277,7 @@ export class ReaderImpl implements Reader.Reader {
   private readonly abandon = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
     this.waiter = undefined
     this.retry = undefined
-    this.busy = false
+    this.free()
     return Effect.failCause(cause)
   }
 

@@ -36,9 +36,9 @@ import * as metrics from "./metrics.js"
 import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
 import { type ServerConfig, serverConfig } from "./serverConfig.js"
-import { listen, type Listeners } from "./serverListen.js"
+import { listen, type Listeners, removeOwnSocketFile } from "./serverListen.js"
 import { TlsAcceptor } from "./tls.js"
-import { validate } from "./validate.js"
+import { invalidArgument, show, validate } from "./validate.js"
 
 /** `Server.TypeId`. */
 export const TypeId: Server.TypeId = Symbol.for("effect-tcp/Server") as Server.TypeId
@@ -97,7 +97,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     this.tls = cfg.tls === undefined ? undefined : new TlsAcceptor(cfg.tls)
     this.admission = new Admission<Accepted<A>>({
       maxConnections: cfg.maxConnections,
-      backlog: cfg.backlog,
+      maxWaiting: cfg.maxWaiting,
       maxAcceptsPerBatch: cfg.maxAcceptsPerBatch,
       drop: cfg.drop,
       start: (item) => this.start(item),
@@ -326,7 +326,10 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
       this.admission.close()
       // Closes the listening descriptor at once (and unlinks a Unix socket file); Node's 'close'
       // event would wait for every connection, so it is not what `closeFinished` waits for.
-      this.listener?.close()
+      if (this.listener !== undefined) {
+        this.listener.close()
+        removeOwnSocketFile(this.listener)
+      }
       this.tls?.close()
       Deferred.unsafeDone(this.closed, Exit.void)
     }
@@ -359,6 +362,14 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
 
   readonly numWaiting: Effect.Effect<number> = Effect.sync(() => this.admission.waiting)
 
+  get maxConnections(): number {
+    return this.cfg.maxConnections
+  }
+
+  get maxWaiting(): number {
+    return this.cfg.maxWaiting
+  }
+
   setDropIncomingConnections(drop: boolean): Effect.Effect<void> {
     return Effect.sync(() => {
       this.admission.drop = drop
@@ -386,6 +397,21 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   }
 }
 
+/**
+ * Says once, when the server starts, that the descriptor limit lowered what was asked: a warning
+ * when the caller gave the option, at debug level when only the defaults were lowered.
+ */
+const logLowered = <E>(cfg: ServerConfig<E>, opts: Server.ServerOptions<any, any> | undefined): Effect.Effect<void> => {
+  const limits = cfg.limits
+  const explicit = opts?.maxConnections !== undefined || opts?.maxWaiting !== undefined
+  const message = `effect-tcp: the descriptor limit (${limits.descriptorLimit}) lowers maxConnections from ` +
+    `${limits.askedMaxConnections} to ${limits.maxConnections} and maxWaiting from ${limits.askedMaxWaiting} to ` +
+    `${limits.maxWaiting}; raise it (ulimit -n) to serve more (server.maxConnections and server.maxWaiting say what is in force)`
+  return (explicit ? Effect.logWarning(message) : Effect.logDebug(message)).pipe(
+    Effect.annotateLogs({ "effect-tcp.listen": cfg.target })
+  )
+}
+
 /** @internal */
 export const make = <A extends Address.Address, L extends number | string, E, R>(
   where: WhereToListen.WhereToListen,
@@ -393,7 +419,10 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
   opts?: Server.ServerOptions<A, E>
 ): Effect.Effect<Server.Server<A, L, E>, ListenError | InvalidArgument, Scope.Scope | Exclude<R, Scope.Scope>> =>
   Effect.flatMap(
-    validate(() => serverConfig<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)),
+    validate(() => {
+      if (typeof handler !== "function") invalidArgument("handler", `expected a function, got ${show(handler)}`)
+      return serverConfig<E>(where, opts as Server.ServerOptions<Address.Address, E> | undefined)
+    }),
     (cfg) =>
       Effect.gen(function*() {
         const scope = yield* Effect.scope
@@ -406,6 +435,7 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
             return Scope.addFinalizer(scope, server.shutdown)
           })
         )
+        if (cfg.limits.lowered) yield* logLowered(cfg, opts)
         return server
       })
   )

@@ -4,7 +4,7 @@
  *
  * Node accepts every connection the kernel has (libuv accepts until EAGAIN), so the limit is
  * applied after accepting: below `maxConnections` a connection starts at once; at the limit it
- * is held (paused, unread) in arrival order, up to `backlog` of them; beyond that it is turned
+ * is held (paused, unread) in arrival order, up to `maxWaiting` of them; beyond that it is turned
  * away. When slots free, at most `maxAcceptsPerBatch` held connections start per turn of the
  * event loop.
  *
@@ -16,7 +16,7 @@ export type Rejection = "drop" | "overflow" | "closed"
 
 export interface AdmissionConfig<T> {
   readonly maxConnections: number
-  readonly backlog: number
+  readonly maxWaiting: number
   readonly maxAcceptsPerBatch: number
   readonly drop: boolean
   /** Starts a handler for `item`; the item counts as live until `release` is called for it. */
@@ -56,7 +56,7 @@ export class Admission<T> {
       this.live++
       return this.config.start(item)
     }
-    if (this.waiting >= this.config.backlog) return this.config.reject(item, "overflow")
+    if (this.waiting >= this.config.maxWaiting) return this.config.reject(item, "overflow")
     this.queue.push(item)
     this.scheduleDrain()
   }

@@ -26,12 +26,15 @@ import {
   checkSize,
   checkUnixPath,
   invalidArgument,
+  show,
   timerMillis
 } from "./validate.js"
 import type { WriterConfig } from "./writer.js"
 
-/** Descriptors kept free below the process limit, besides `backlog` held connections. */
+/** Descriptors kept free below the process limit for the rest of the program. */
 const reservedDescriptors = 64
+/** The fewest handlers a descriptor limit lowers `maxConnections` to (unless fewer were asked). */
+const minConnections = 32
 
 /** Where to bind: an inet host (none: every address) and port, or a Unix socket path. */
 export type ListenPlan =
@@ -51,7 +54,10 @@ export type HandlerErrorPolicy<E> =
 export interface ServerConfig<E> {
   readonly plan: ListenPlan
   readonly target: string
+  /** Effective: as asked, or lowered by the descriptor limit (see `limits`). */
   readonly maxConnections: number
+  readonly maxWaiting: number
+  readonly limits: AdmissionLimits
   readonly backlog: number
   readonly maxAcceptsPerBatch: number
   readonly drop: boolean
@@ -76,7 +82,7 @@ const bindHost = (address: BindToAddress.BindToAddress | undefined): string | un
     case "Address": {
       const ip: unknown = address.ip
       if (typeof ip !== "string" || net.isIP(ip) === 0) {
-        return invalidArgument("address", `expected an IPv4 or IPv6 address, got ${String(ip)}`)
+        return invalidArgument("address", `expected an IPv4 or IPv6 address, got ${show(ip)}`)
       }
       return ip
     }
@@ -114,7 +120,7 @@ const handlerErrorPolicy = <E>(input: unknown): HandlerErrorPolicy<E> => {
   if (typeof input === "function") {
     return { _tag: "Call", f: input as (address: Address.Address, cause: Cause.Cause<E>) => Effect.Effect<void> }
   }
-  return invalidArgument("onHandlerError", `expected "ignore", "raise" or a function, got ${String(input)}`)
+  return invalidArgument("onHandlerError", `expected "ignore", "raise" or a function, got ${show(input)}`)
 }
 
 /** `ServerOptions.shutdownGracePeriod`, checked (also used by `PlatformSocketServer`). */
@@ -135,9 +141,54 @@ export const descriptorLimit = (): number | undefined => {
   }
 }
 
-/** `maxConnections`, capped so that connections and held sockets stay below the descriptor limit. */
-export const capMaxConnections = (requested: number, backlog: number, limit: number | undefined): number =>
-  limit === undefined ? requested : Math.min(requested, Math.max(1, limit - backlog - reservedDescriptors))
+/** What was asked, what is in force, and the descriptor limit that made them differ. */
+export interface AdmissionLimits {
+  readonly maxConnections: number
+  readonly maxWaiting: number
+  readonly askedMaxConnections: number
+  readonly askedMaxWaiting: number
+  readonly descriptorLimit: number | undefined
+  /** Whether the descriptor limit lowered either bound. */
+  readonly lowered: boolean
+}
+
+/**
+ * `maxConnections` and `maxWaiting`, lowered so that handlers and held sockets (one descriptor
+ * each) stay below the descriptor limit, less 64 for the rest of the program. The held queue
+ * gets at most an eighth of that budget, handlers the rest, never fewer than 32 (a limit that
+ * low is better met by EMFILE, which libuv survives, than by a server serving one client). The
+ * kernel's `backlog` costs no descriptor and plays no part.
+ */
+export const admissionLimits = (
+  askedMaxConnections: number,
+  askedMaxWaiting: number,
+  descriptorLimit: number | undefined
+): AdmissionLimits => {
+  if (descriptorLimit === undefined) {
+    return {
+      maxConnections: askedMaxConnections,
+      maxWaiting: askedMaxWaiting,
+      askedMaxConnections,
+      askedMaxWaiting,
+      descriptorLimit,
+      lowered: false
+    }
+  }
+  const budget = Math.max(0, descriptorLimit - reservedDescriptors)
+  const maxWaiting = Math.min(askedMaxWaiting, Math.floor(budget / 8))
+  const maxConnections = Math.min(
+    askedMaxConnections,
+    Math.max(minConnections, budget - maxWaiting)
+  )
+  return {
+    maxConnections,
+    maxWaiting,
+    askedMaxConnections,
+    askedMaxWaiting,
+    descriptorLimit,
+    lowered: maxConnections !== askedMaxConnections || maxWaiting !== askedMaxWaiting
+  }
+}
 
 export const serverConfig = <E>(
   where: WhereToListen.WhereToListen,
@@ -145,16 +196,19 @@ export const serverConfig = <E>(
 ): ServerConfig<E> => {
   const plan = listenPlan(where)
   const backlog = checkCount("backlog", options?.backlog, defaults.backlog)
+  const limits = admissionLimits(
+    checkSize("maxConnections", options?.maxConnections, defaults.maxConnections, true),
+    checkCount("maxWaiting", options?.maxWaiting, defaults.maxWaiting),
+    descriptorLimit()
+  )
   const idle = checkDuration("idleTimeout", options?.idleTimeout, Duration.zero)
   const shutdownGracePeriod = checkShutdownGracePeriod(options?.shutdownGracePeriod)
   return {
     plan,
     target: WhereToListen.format(where),
-    maxConnections: capMaxConnections(
-      checkSize("maxConnections", options?.maxConnections, defaults.maxConnections, true),
-      backlog,
-      descriptorLimit()
-    ),
+    maxConnections: limits.maxConnections,
+    maxWaiting: limits.maxWaiting,
+    limits,
     backlog,
     maxAcceptsPerBatch: checkSize("maxAcceptsPerBatch", options?.maxAcceptsPerBatch, defaults.maxAcceptsPerBatch),
     drop: checkBoolean("dropIncomingConnections", options?.dropIncomingConnections, defaults.dropIncomingConnections),

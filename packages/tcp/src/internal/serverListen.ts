@@ -3,16 +3,25 @@
  * Unix socket files (a stale file, left by a process that died, is replaced; a live one or a
  * regular file never is).
  *
+ * A Unix socket is bound under a temporary name in the same directory and renamed onto its path:
+ * the replacement of a stale file is atomic, and libuv, which unlinks the name it bound when the
+ * server closes, unlinks the temporary name (gone by then) rather than the path, which may belong
+ * to a successor by then (a rolling restart). The path is removed on close only while it is still
+ * the file this server bound (same device and inode).
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { constVoid } from "effect/Function"
+import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as nodePath from "node:path"
 import { ListenError } from "../TcpError.js"
 import { codeOf, listenReason } from "./errno.js"
 import type { ListenPlan, ServerConfig } from "./serverConfig.js"
+import { maxUnixPathBytes } from "./validate.js"
 
 /** Attempts to bind an OS-chosen port that met "address in use". */
 const portRetries = 8
@@ -116,12 +125,100 @@ export const removeIfStale = (path: string): Effect.Effect<boolean> =>
     return yield* Effect.promise(() => fs.promises.unlink(path).then(() => true, (error) => codeOf(error) === "ENOENT"))
   })
 
+/** The socket file a server bound and renamed onto its path: removed on close only while it is still this one. */
+interface OwnedFile {
+  readonly path: string
+  readonly dev: number
+  readonly ino: number
+}
+
+const ownedFiles = new WeakMap<net.Server, OwnedFile>()
+
+/**
+ * Removes the Unix socket file of `server` if the file at its path is still the one it bound
+ * (same device and inode): a successor that replaced it is left alone. Call after `close()`.
+ */
+export const removeOwnSocketFile = (server: net.Server): void => {
+  const owned = ownedFiles.get(server)
+  if (owned === undefined) return
+  ownedFiles.delete(server)
+  try {
+    const stat = fs.lstatSync(owned.path, { throwIfNoEntry: false })
+    if (stat !== undefined && stat.dev === owned.dev && stat.ino === owned.ino) fs.unlinkSync(owned.path)
+  } catch {
+    // Gone or not ours to remove: nothing to clean up.
+  }
+}
+
+/** A temporary name next to `path`, within the OS limit on path length; none when it does not fit. */
+const temporaryName = (path: string): string | undefined => {
+  const dir = nodePath.dirname(path)
+  const random = crypto.randomBytes(6).toString("hex")
+  for (const name of [`.${nodePath.basename(path)}.${random}`, `.${random}`]) {
+    const candidate = nodePath.join(dir, name)
+    if (Buffer.byteLength(candidate, "utf8") <= maxUnixPathBytes) return candidate
+  }
+  return undefined
+}
+
+/** What is at `path`: nothing, a socket, or something else. */
+const kindAt = (path: string): Effect.Effect<"gone" | "socket" | "other"> =>
+  Effect.promise(() =>
+    fs.promises.lstat(path).then(
+      (stat) => stat.isSocket() ? "socket" as const : "other" as const,
+      (error) => codeOf(error) === "ENOENT" ? "gone" as const : "other" as const
+    )
+  )
+
+const addressInUse = (path: string): Error =>
+  Object.assign(new Error(`listen EADDRINUSE: address already in use ${path}`), { code: "EADDRINUSE" })
+
+/** Closes a server bound under a temporary name (libuv unlinks that name). */
+const closeBound = (server: net.Server): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    server.close(() => resume(Effect.void))
+  })
+
+/**
+ * Binds a Unix socket at `path` through a temporary name renamed onto it: a live server or a
+ * file that is not a socket at `path` is "address in use"; a stale socket is replaced atomically.
+ */
+const bindUnix = (
+  path: string,
+  backlog: number,
+  listeners: Listeners
+): Effect.Effect<net.Server, unknown> =>
+  Effect.gen(function*() {
+    const temporary = temporaryName(path)
+    // A directory so long that no temporary name fits: bind the path itself.
+    if (temporary === undefined) return yield* bindOnce({ _tag: "Unix", path }, backlog, listeners)
+    const kind = yield* kindAt(path)
+    if (kind === "other" || (kind === "socket" && !(yield* refusedAt(path)))) {
+      return yield* Effect.fail(addressInUse(path))
+    }
+    const server = yield* bindOnce({ _tag: "Unix", path: temporary }, backlog, listeners)
+    const renamed = yield* Effect.either(Effect.try(() => {
+      fs.renameSync(temporary, path)
+      const stat = fs.lstatSync(path)
+      ownedFiles.set(server, { path, dev: stat.dev, ino: stat.ino })
+    }))
+    if (Either.isLeft(renamed)) {
+      yield* closeBound(server)
+      return yield* Effect.fail(renamed.left.error)
+    }
+    return server
+  }).pipe(Effect.uninterruptible)
+
 /** Binds and listens as `cfg` says, with the retries above, in a span. */
 export const listen = (cfg: ServerConfig<unknown>, listeners: Listeners): Effect.Effect<net.Server, ListenError> =>
   Effect.gen(function*() {
     const plan = cfg.plan
     for (let attempt = 1;; attempt++) {
-      const result = yield* Effect.either(bindOnce(plan, cfg.backlog, listeners))
+      const result = yield* Effect.either(
+        plan._tag === "Unix" && !plan.path.startsWith("\0")
+          ? bindUnix(plan.path, cfg.backlog, listeners)
+          : bindOnce(plan, cfg.backlog, listeners)
+      )
       if (Either.isRight(result)) return result.right
       const error = result.left
       if (codeOf(error) === "EADDRINUSE") {

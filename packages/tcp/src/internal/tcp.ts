@@ -12,7 +12,7 @@ import * as Address from "../Address.js"
 import type * as Connection from "../Connection.js"
 import * as Resolver from "../Resolver.js"
 import type * as Tcp from "../Tcp.js"
-import { type ConnectAttempt, ConnectError, type ConnectErrorReason, type InvalidArgument } from "../TcpError.js"
+import { type ConnectAttempt, ConnectError, type ConnectErrorReason, InvalidArgument } from "../TcpError.js"
 import * as WhereToConnect from "../WhereToConnect.js"
 import { attach, closeSocket, inetAddresses, makeTcpSocket } from "./connection.js"
 import * as defaults from "./defaults.js"
@@ -34,6 +34,7 @@ import {
   checkPort,
   checkUnixPath,
   invalidArgument,
+  show,
   timerMillis,
   validate
 } from "./validate.js"
@@ -61,6 +62,15 @@ interface ConnectConfig {
 }
 
 const planTarget = (where: WhereToConnect.Target): Plan => {
+  if (typeof where !== "object" || where === null) {
+    return invalidArgument("where", `expected a WhereToConnect, got ${show(where)}`)
+  }
+  if (where._tag === "InetAddress" && (typeof where.address !== "object" || where.address === null)) {
+    return invalidArgument("address", `expected an Address.Inet, got ${show(where.address)}`)
+  }
+  if (where._tag === "UnixAddress" && (typeof where.address !== "object" || where.address === null)) {
+    return invalidArgument("address", `expected an Address.Unix, got ${show(where.address)}`)
+  }
   switch (where._tag) {
     case "HostAndPort": {
       const host = checkHost("host", where.host)
@@ -82,13 +92,15 @@ const planTarget = (where: WhereToConnect.Target): Plan => {
       return { _tag: "Unix", path: checkUnixPath("path", where.path) }
     case "UnixAddress":
       return { _tag: "Unix", path: checkUnixPath("address.path", where.address.path) }
+    default:
+      return invalidArgument("where", "expected a WhereToConnect")
   }
 }
 
 const local = (target: WhereToConnect.HostAndPort | WhereToConnect.InetAddress) => {
   const localAddress = target.viaLocalInterface
-  if (localAddress !== undefined && net.isIP(localAddress) === 0) {
-    invalidArgument("viaLocalInterface", `expected an IP address, got ${String(localAddress)}`)
+  if (localAddress !== undefined && (typeof localAddress !== "string" || net.isIP(localAddress) === 0)) {
+    invalidArgument("viaLocalInterface", `expected an IP address, got ${show(localAddress)}`)
   }
   return {
     localAddress,
@@ -99,7 +111,15 @@ const local = (target: WhereToConnect.HostAndPort | WhereToConnect.InetAddress) 
 const connectConfig = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefined): ConnectConfig => {
   const family = opts?.family
   if (family !== undefined && family !== 4 && family !== 6) {
-    invalidArgument("family", `expected 4 or 6, got ${String(family)}`)
+    invalidArgument("family", `expected 4 or 6, got ${show(family)}`)
+  }
+  const interrupt: unknown = opts?.interrupt
+  if (interrupt !== undefined && !Effect.isEffect(interrupt) && !(interrupt instanceof AbortSignal)) {
+    invalidArgument("interrupt", `expected an Effect or an AbortSignal, got ${show(interrupt)}`)
+  }
+  const socket: unknown = opts?.socket
+  if (socket !== undefined && !(socket instanceof net.Socket)) {
+    invalidArgument("socket", `expected an unconnected net.Socket, got ${show(socket)}`)
   }
   return {
     plan: planTarget(where),
@@ -324,11 +344,14 @@ const openSocket = <A extends Address.Address>(
 
 /** The span around a connect: its target, then the addresses it reached, or its error. */
 const traced = <X, E, R>(where: WhereToConnect.Target, effect: Effect.Effect<X, E, R>): Effect.Effect<X, E, R> =>
-  Effect.withSpan(effect, "effect-tcp.connect", {
-    kind: "client",
-    captureStackTrace: false,
-    attributes: { "effect-tcp.target": WhereToConnect.format(where) }
-  })
+  // Formatted when the effect runs, never at call time: a JavaScript caller's target may be wrong.
+  Effect.suspend(() =>
+    Effect.withSpan(effect, "effect-tcp.connect", {
+      kind: "client",
+      captureStackTrace: false,
+      attributes: { "effect-tcp.target": WhereToConnect.format(where) }
+    })
+  )
 
 /** @internal */
 export const connectSock = <A extends Address.Address>(
@@ -366,7 +389,9 @@ export const withConnection = <A extends Address.Address, X, E, R>(
   f: (connection: Connection.Connection<A>) => Effect.Effect<X, E, R>,
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<X, E | ConnectError | InvalidArgument, Exclude<R, Scope.Scope>> =>
-  Effect.scoped(Effect.flatMap(connect(where, opts), f))
+  typeof f !== "function"
+    ? Effect.fail(new InvalidArgument({ argument: "f", message: `f: expected a function, got ${show(f)}` }))
+    : Effect.scoped(Effect.flatMap(connect(where, opts), f))
 
 /** @internal Checks what `connect` would check, without connecting (for sockets that dial later). */
 export const checkConnect = (

@@ -31,13 +31,19 @@ export const fakeSource = (): FakeSource => {
 }
 
 export const makeReader = (
-  config: { readonly bufferSize?: number; readonly maxLineLength?: number; readonly maxReadLength?: number } = {},
+  config: {
+    readonly bufferSize?: number
+    readonly maxLineLength?: number
+    readonly maxReadLength?: number
+    readonly readTimeout?: number
+  } = {},
   source: FakeSource = fakeSource()
 ): ReaderImpl =>
   new ReaderImpl(source, {
     bufferSize: config.bufferSize ?? 64,
     maxLineLength: config.maxLineLength ?? Infinity,
-    maxReadLength: config.maxReadLength ?? Infinity
+    maxReadLength: config.maxReadLength ?? Infinity,
+    readTimeout: config.readTimeout
   })
 
 /** Pushes `chunks`, yielding `pauses[i]` times (0–2) before each, then ends the stream. */
