@@ -196,18 +196,19 @@ const bindUnix = (
     if (kind === "other" || (kind === "socket" && !(yield* refusedAt(path)))) {
       return yield* Effect.fail(addressInUse(path))
     }
+    // Interrupted while binding, bindOnce closes what it opened (libuv unlinks the temporary
+    // name). From its answer on, everything is synchronous, so no interruption can come between
+    // the bind and the caller holding the server (as for a bind of a port).
     const server = yield* bindOnce({ _tag: "Unix", path: temporary }, backlog, listeners)
-    const renamed = yield* Effect.either(Effect.try(() => {
+    try {
       fs.renameSync(temporary, path)
       const stat = fs.lstatSync(path)
       ownedFiles.set(server, { path, dev: stat.dev, ino: stat.ino })
-    }))
-    if (Either.isLeft(renamed)) {
-      yield* closeBound(server)
-      return yield* Effect.fail(renamed.left.error)
+    } catch (error) {
+      return yield* Effect.zipRight(Effect.uninterruptible(closeBound(server)), Effect.fail(error))
     }
     return server
-  }).pipe(Effect.uninterruptible)
+  })
 
 /** Binds and listens as `cfg` says, with the retries above, in a span. */
 export const listen = (cfg: ServerConfig<unknown>, listeners: Listeners): Effect.Effect<net.Server, ListenError> =>
