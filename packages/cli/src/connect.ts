@@ -12,6 +12,7 @@ import * as Option from "effect/Option"
 import { exchange } from "./exchange.js"
 import { fromReadable, fromWritable } from "./stdio.js"
 import { timeoutMillis, unixOption, verboseOption, whereToConnect } from "./target.js"
+import { clientTls, tlsOptions } from "./tls.js"
 
 /**
  * `HOST PORT`, optional so that `--unix PATH` can stand in for them.
@@ -62,7 +63,8 @@ Examples:
   etcp connect localhost 8080
   printf 'GET / HTTP/1.0\\r\\n\\r\\n' | etcp connect example.com 80
   etcp connect --timeout 2 --local-port 40000 10.0.0.5 22
-  etcp connect --unix /run/app.sock < request.json`
+  etcp connect --unix /run/app.sock < request.json
+  etcp connect --tls --cafile ca.crt localhost 6380`
 
 /**
  * The `connect` command.
@@ -78,7 +80,8 @@ export const command = Command.make(
     timeout: timeoutOption,
     localPort: localPortOption,
     localAddress: localAddressOption,
-    verbose: verboseOption
+    verbose: verboseOption,
+    ...tlsOptions
   },
   (config) =>
     Effect.gen(function*() {
@@ -89,8 +92,12 @@ export const command = Command.make(
         localAddress: config.localAddress
       })
       const timeout = yield* timeoutMillis(config.timeout)
+      const tls = yield* clientTls(config)
       yield* Effect.scoped(Effect.gen(function*() {
-        const connection = yield* Tcp.connect(where, timeout === undefined ? {} : { timeout })
+        const connection = yield* Tcp.connect(where, {
+          ...(timeout === undefined ? {} : { timeout }),
+          ...(tls === undefined ? {} : { tls })
+        })
         if (config.verbose) {
           yield* Effect.sync(() =>
             process.stderr.write(

@@ -6,7 +6,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Address, type Connection, Server, type TcpError, type WhereToListen } from "effect-tcp"
+import { Address, type Connection, Server, type TcpError, type Tls, type WhereToListen } from "effect-tcp"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -17,6 +17,7 @@ import { download, echo, upload } from "./exchange.js"
 import { describe, usage } from "./exit.js"
 import { fromReadable, fromWritable, type Input, type InputError, type Output, type OutputError } from "./stdio.js"
 import { unixOption, verboseOption, whereToListen } from "./target.js"
+import { serverTls, tlsOptions } from "./tls.js"
 
 /**
  * `--port N` (alias `-p`).
@@ -74,6 +75,7 @@ Examples:
   etcp listen --port 9000 > received.txt
   etcp listen --echo --keep-open --max-connections 100 --host 127.0.0.1
   etcp listen --unix /tmp/app.sock --keep-open
+  etcp listen --tls --cert server.crt --key server.key --port 9443 --echo --keep-open
   etcp listen                  # the OS chooses the port`
 
 type ExchangeError = InputError | OutputError | TcpError.ReadError | TcpError.WriteError
@@ -117,6 +119,7 @@ export const serve = <E>(options: {
   readonly maxConnections: number
   readonly verbose: boolean
   readonly onListening?: (server: { readonly listeningOn: number | string }) => Effect.Effect<void>
+  readonly tls?: Tls.ServerOptions | undefined
 }): Effect.Effect<void, E | TcpError.ListenError | TcpError.InvalidArgument, Scope.Scope> =>
   Effect.gen(function*() {
     const first = yield* Deferred.make<void, E>()
@@ -136,7 +139,8 @@ export const serve = <E>(options: {
     }
     const server = yield* Server.make(options.where, handler, {
       maxConnections: options.maxConnections,
-      onHandlerError: "ignore"
+      onHandlerError: "ignore",
+      ...(options.tls === undefined ? {} : { tls: options.tls })
     })
     yield* Deferred.succeed(stopAccepting, server.close())
     yield* log(listeningLine(server))
@@ -160,13 +164,15 @@ export const command = Command.make(
     keepOpen: keepOpenOption,
     maxConnections: maxConnectionsOption,
     echo: echoOption,
-    verbose: verboseOption
+    verbose: verboseOption,
+    ...tlsOptions
   },
   (config) =>
     Effect.gen(function*() {
       const where = yield* whereToListen(config)
       const maxConnections = Option.getOrElse(config.maxConnections, () => 1)
       if (maxConnections < 1) return yield* Effect.fail(usage("--max-connections must be at least 1"))
+      const tls = yield* serverTls(config)
       const stdio = {
         stdin: fromReadable(process.stdin, "standard input"),
         stdinLock: yield* Effect.makeSemaphore(1),
@@ -177,6 +183,7 @@ export const command = Command.make(
         keepOpen: config.keepOpen,
         maxConnections,
         verbose: config.verbose,
+        tls,
         handler: (connection) => config.echo ? echo(connection) : netcat(connection, stdio)
       }))
     })
