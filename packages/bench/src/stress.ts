@@ -10,7 +10,8 @@
  *   must refuse at its 1 MiB bound; RSS growth and whether another client was served meanwhile.
  * - `resets`: K clients (default 5,000) that connect and reset at once; then a normal client.
  *
- * Usage: `tsx src/stress.ts [--small]` (`--small`: counts for the test command, seconds).
+ * Usage: `tsx src/stress.ts [--small] [--concurrent=N]` (`--small`: counts for the test command,
+ * seconds; `--concurrent`: clients and server share one process, two descriptors per client).
  */
 import type { Address, Connection } from "effect-tcp"
 import { BindToAddress, BindToPort, Reader, Server, WhereToListen } from "effect-tcp"
@@ -268,7 +269,10 @@ export const formatTable = (rows: ReadonlyArray<Row>): string => {
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split("/").pop()!)
 if (isMain) {
-  const counts = process.argv.includes("--small") ? smallCounts : fullCounts
+  const base = process.argv.includes("--small") ? smallCounts : fullCounts
+  // `--concurrent=N`: clients and server share this process's descriptor limit (2 per client).
+  const flag = process.argv.find((arg) => arg.startsWith("--concurrent="))
+  const counts = flag === undefined ? base : { ...base, concurrent: Number(flag.slice("--concurrent=".length)) }
   const started = new Date()
   void runStress(counts).then((rows) => {
     process.stdout.write(
