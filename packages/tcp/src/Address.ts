@@ -3,6 +3,7 @@
  * structural `Equal`/`Hash`, so two addresses with the same fields are equal.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 

@@ -6,6 +6,7 @@
  * `InvalidArgument`; these constructors never throw.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 

@@ -6,6 +6,7 @@
  * never throw. `OnPort(0)` is the same as `OnPortChosenByOs`.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 

@@ -8,6 +8,7 @@
  * the peer's FIN).
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"

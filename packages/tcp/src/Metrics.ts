@@ -25,6 +25,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Metric from "effect/Metric"
 import * as metrics from "./internal/metrics.js"

@@ -30,7 +30,8 @@
  * ```ts
  * import * as Socket from "@effect/platform/Socket"
  * import { Effect, Layer } from "effect"
- * import { PlatformSocket, WhereToConnect } from "effect-tcp"
+ * import { WhereToConnect } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
  *
  * // Any code that needs a Socket.Socket, here over a Unix socket
  * const hello = Effect.gen(function*() {
@@ -42,6 +43,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as Socket from "@effect/platform/Socket"
 import type * as Effect from "effect/Effect"
@@ -66,7 +68,8 @@ import type { WhereToConnect } from "./WhereToConnect.js"
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { PlatformSocket, Server, WhereToListen } from "effect-tcp"
+ * import { Server, WhereToListen } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
  *
  * // An echo server written against @effect/platform's Socket interface
  * const echo = Server.serve(WhereToListen.onPort(7000), (conn) =>
@@ -156,7 +159,8 @@ export const layerLazy = <A extends Address>(
  * import * as RpcClient from "@effect/rpc/RpcClient"
  * import * as RpcSerialization from "@effect/rpc/RpcSerialization"
  * import { Layer } from "effect"
- * import { PlatformSocket, WhereToConnect } from "effect-tcp"
+ * import { WhereToConnect } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
  *
  * const ClientProtocol = RpcClient.layerProtocolSocket().pipe(
  *   Layer.provide(PlatformSocket.layer(WhereToConnect.hostAndPort("localhost", 7000))),

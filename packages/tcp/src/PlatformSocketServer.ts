@@ -33,7 +33,8 @@
  * import * as RpcSerialization from "@effect/rpc/RpcSerialization"
  * import * as RpcServer from "@effect/rpc/RpcServer"
  * import { Layer } from "effect"
- * import { PlatformSocketServer, WhereToListen } from "effect-tcp"
+ * import { WhereToListen } from "effect-tcp"
+ * import * as PlatformSocketServer from "effect-tcp/PlatformSocketServer"
  *
  * // The protocol layer of an RPC server on port 7000, at most 1,000 clients at once
  * const ServerProtocol = RpcServer.layerProtocolSocketServer.pipe(
@@ -43,6 +44,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as SocketServer from "@effect/platform/SocketServer"
 import type * as Context from "effect/Context"
@@ -86,7 +88,8 @@ export const IncomingConnection: Context.Tag<IncomingConnection, Connection<Addr
  * ```ts
  * import * as Socket from "@effect/platform/Socket"
  * import { Effect, Option } from "effect"
- * import { Address, PlatformSocketServer } from "effect-tcp"
+ * import { Address } from "effect-tcp"
+ * import * as PlatformSocketServer from "effect-tcp/PlatformSocketServer"
  *
  * const handler = (_socket: Socket.Socket) =>
  *   Effect.gen(function*() {

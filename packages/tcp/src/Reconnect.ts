@@ -29,6 +29,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"

@@ -16,6 +16,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"

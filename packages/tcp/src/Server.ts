@@ -43,6 +43,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Cause from "effect/Cause"
 import * as Context from "effect/Context"

@@ -4,6 +4,7 @@
  * `message`.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 import * as Address from "./Address.js"

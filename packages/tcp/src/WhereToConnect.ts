@@ -8,6 +8,7 @@
  * `InvalidArgument`, it never throws here.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 import type * as Types from "effect/Types"

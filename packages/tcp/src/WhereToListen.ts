@@ -11,6 +11,7 @@
  * server on a path (`listeningOn: string`, `Address.Unix` addresses).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Data from "effect/Data"
 import * as Address from "./Address.js"
