@@ -4,6 +4,7 @@ export default defineProject({
   test: {
     name: "cli",
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 60_000
   }
