@@ -1,0 +1,10 @@
+import { defineProject } from "vitest/config"
+
+export default defineProject({
+  test: {
+    name: "consumer",
+    include: ["test/**/*.test.ts"],
+    testTimeout: 300_000,
+    hookTimeout: 600_000
+  }
+})
