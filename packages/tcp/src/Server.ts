@@ -297,6 +297,20 @@ export const make = <W extends WhereToListen.WhereToListen, E, R>(
  * server listens. Fails with the handler's cause when `onHandlerError` is `"raise"` and a
  * handler fails.
  *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Stream } from "effect"
+ * import { Server, WhereToListen } from "effect-tcp"
+ *
+ * // An echo server on port 7000 until Ctrl-C.
+ * Server.serve(
+ *   WhereToListen.onPort(7000),
+ *   (conn) => Stream.run(conn.reader.stream, conn.writer.sink),
+ *   { onListening: (server) => Effect.log(`listening on port ${server.listeningOn}`) }
+ * ).pipe(NodeRuntime.runMain)
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -311,6 +325,17 @@ export const serve = <W extends WhereToListen.WhereToListen, E, R>(
  * A `Layer` that starts a server when built and provides it as `TcpServer`; releasing the layer
  * shuts the server down gracefully.
  *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Layer, Stream } from "effect"
+ * import { Server, WhereToListen } from "effect-tcp"
+ *
+ * const EchoServer = Server.layer(WhereToListen.onPort(7000), (conn) => Stream.run(conn.reader.stream, conn.writer.sink))
+ *
+ * Layer.launch(EchoServer).pipe(NodeRuntime.runMain)
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */
@@ -324,6 +349,20 @@ export const layer = <W extends WhereToListen.WhereToListen, E, R>(
 /**
  * `layer` on 127.0.0.1 and a port chosen by the OS, for tests: read the port from
  * `TcpServer`'s `listeningOn`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Server, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * const test = Effect.gen(function*() {
+ *   const server = yield* Server.TcpServer
+ *   return yield* Tcp.withConnection(
+ *     WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn as number),
+ *     (conn) => Effect.zipRight(conn.writer.writeLine("ping"), conn.reader.readLine)
+ *   )
+ * }).pipe(Effect.provide(Server.layerTest((conn) => conn.writer.writeLine("pong"))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

@@ -72,6 +72,21 @@ export interface ConnectOptions extends ReaderOptions, WriterOptions, SocketOpti
  * Connects to `where` and returns the connection with its reader and writer, owned by the
  * current scope.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // The connection closes (writer flushed first) when the scope closes.
+ * const greeting = Effect.scoped(
+ *   Effect.gen(function*() {
+ *     const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", 7000), { timeout: "5 seconds" })
+ *     yield* conn.writer.writeLine("HELLO")
+ *     return yield* conn.reader.readLine
+ *   })
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -84,6 +99,17 @@ export const connect: <A extends Address>(
  * Connects to `where` and returns the connected socket without reader or writer, owned by the
  * current scope (Async's `connect_sock`). With `options.socket`, that unconnected socket is used.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // Where the OS bound the local end of a connection to a Unix socket.
+ * const local = Effect.scoped(
+ *   Effect.map(Tcp.connectSock(WhereToConnect.file("/tmp/app.sock")), (socket) => socket.localAddress)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -95,6 +121,18 @@ export const connectSock: <A extends Address>(
 /**
  * Connects, runs `f` with the connection, then releases it (writer, reader, socket) whether `f`
  * succeeds, fails, dies or is interrupted. The result arrives after the descriptor is closed.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * const ask = (question: string) =>
+ *   Tcp.withConnection(
+ *     WhereToConnect.hostAndPort("localhost", 7000),
+ *     (conn) => Effect.zipRight(conn.writer.writeLine(question), conn.reader.readLine)
+ *   ).pipe(Effect.map(Option.getOrElse(() => "")))
+ * ```
  *
  * @since 0.1.0
  * @category combinators
