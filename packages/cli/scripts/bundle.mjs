@@ -4,8 +4,8 @@
 // `etcp --help` once), which bin/etcp.js hands to V8 so the functions start compiles are not
 // compiled again (V8 ignores the cache when the Node version or the bundle differs).
 // The test command builds it before the CLI tests (test/setup.ts).
-import { execFileSync } from "node:child_process"
 import * as esbuild from "esbuild"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
