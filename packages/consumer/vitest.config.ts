@@ -4,7 +4,7 @@ export default defineProject({
   test: {
     name: "consumer",
     include: ["test/**/*.test.ts"],
-    testTimeout: 300_000,
+    testTimeout: 600_000,
     hookTimeout: 600_000
   }
 })
