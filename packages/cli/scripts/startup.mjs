@@ -1,21 +1,34 @@
 // Start-up time of etcp as a user runs it (node bin/etcp.js, the prebuilt bundle): the median
 // wall time of `etcp --help` and of `etcp connect` to a local listener that closes at once,
-// next to `node -e 0` (the floor). Usage: node scripts/startup.mjs [runs=21]
+// next to `node -e 0` (the floor), and the CPU time (user + system, from /usr/bin/time when it is
+// installed), which a loaded machine inflates less than the wall time.
+// Usage: node scripts/startup.mjs [runs=21]
 import { spawn } from "node:child_process"
+import * as fs from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 
 const runs = Number(process.argv[2] ?? 21)
 const bin = fileURLToPath(new URL("../bin/etcp.js", import.meta.url))
 
+const timeBin = fs.existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined
+
+/** Wall time of `node ...args` in ms, and its CPU time when /usr/bin/time can tell. */
 const time = (args) =>
   new Promise((resolve, reject) => {
     const start = process.hrtime.bigint()
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] })
+    const child = timeBin === undefined
+      ? spawn(process.execPath, args, { stdio: ["ignore", "ignore", "inherit"] })
+      : spawn(timeBin, ["-f", "cpu %U %S", process.execPath, ...args], { stdio: ["ignore", "ignore", "pipe"] })
+    let stderr = ""
+    child.stderr?.on("data", (chunk) => (stderr += chunk))
     child.on("error", reject)
     child.on("exit", (code) => {
-      const ms = Number(process.hrtime.bigint() - start) / 1e6
-      code === 0 ? resolve(ms) : reject(new Error(`node ${args.join(" ")} exited with ${code}`))
+      const wall = Number(process.hrtime.bigint() - start) / 1e6
+      const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(stderr)
+      code === 0
+        ? resolve({ wall, cpu: cpu === null ? NaN : (Number(cpu[1]) + Number(cpu[2])) * 1000 })
+        : reject(new Error(`node ${args.join(" ")} exited with ${code}: ${stderr}`))
     })
   })
 
@@ -34,11 +47,13 @@ for (let i = 0; i < runs; i++) {
 }
 server.close()
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
+const ms = (x) => `${x.toFixed(0).padStart(4)} ms`
 for (let c = 0; c < cases.length; c++) {
-  const xs = samples[c]
+  const wall = samples[c].map((s) => s.wall)
+  const cpu = samples[c].map((s) => s.cpu)
   console.log(
-    `${cases[c][0].padEnd(28)} median ${pct(xs, 0.5).toFixed(0).padStart(4)} ms   min ${
-      Math.min(...xs).toFixed(0).padStart(4)
-    } ms   p90 ${pct(xs, 0.9).toFixed(0).padStart(4)} ms   (${runs} runs)`
+    `${cases[c][0].padEnd(28)} wall: median ${ms(pct(wall, 0.5))}, min ${ms(Math.min(...wall))}, p90 ${
+      ms(pct(wall, 0.9))
+    }   cpu: median ${ms(pct(cpu, 0.5))}   (${runs} runs)`
   )
 }
