@@ -490,7 +490,7 @@ export const runBench = async (options: BenchOptions): Promise<BenchReport> => {
     }
   }
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker))
-  runs.push(...records.filter((r): r is RunRecord => r !== undefined))
+  for (const r of records) if (r !== undefined) runs.push(r)
   const { log: _, ...rest } = options
   return {
     startedAt,

@@ -26,9 +26,8 @@ const time = (args) =>
     child.on("exit", (code) => {
       const wall = Number(process.hrtime.bigint() - start) / 1e6
       const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(stderr)
-      code === 0
-        ? resolve({ wall, cpu: cpu === null ? NaN : (Number(cpu[1]) + Number(cpu[2])) * 1000 })
-        : reject(new Error(`node ${args.join(" ")} exited with ${code}: ${stderr}`))
+      if (code === 0) resolve({ wall, cpu: cpu === null ? NaN : (Number(cpu[1]) + Number(cpu[2])) * 1000 })
+      else reject(new Error(`node ${args.join(" ")} exited with ${code}: ${stderr}`))
     })
   })
 

@@ -136,7 +136,7 @@ describe("etcp send / receive", () => {
 
       assert.strictEqual(yield* receiver.exit, 0)
       const received = receiver.stdout().toString("utf8")
-      assert.match(received, /receiving  [0-9.]+ [KM]?i?B/)
+      assert.match(received, /receiving {2}[0-9.]+ [KM]?i?B/)
       assert.match(received, /received 1\.50 MiB \(1572864 bytes\)/)
       assert.strictEqual(sha256(fs.readFileSync(out)), sha256(data))
     }))
