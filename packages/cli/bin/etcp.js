@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `etcp` command. Runs the prebuilt bundle (dist/etcp.cjs, made by `pnpm build`) with V8's
-// code cache for it (dist/etcp.cache) when there is one; in a checkout that has not been built
-// yet, runs the TypeScript sources through tsx instead (a slower start).
+// code cache for that build (dist/etcp-<build>.cache) when there is one; in a checkout that has
+// not been built yet, runs the TypeScript sources through tsx instead (a slower start).
 import * as fs from "node:fs"
 import Module from "node:module"
 import * as path from "node:path"
@@ -10,18 +10,28 @@ import * as vm from "node:vm"
 
 const dist = fileURLToPath(new URL("../dist/", import.meta.url))
 const bundle = path.join(dist, "etcp.cjs")
-const cache = path.join(dist, "etcp.cache")
 
-if (fs.existsSync(bundle)) {
+let source
+try {
+  source = fs.readFileSync(bundle, "utf8")
+} catch {
+  // not built
+}
+if (source !== undefined) {
+  const build = /^\/\* etcp build ([0-9a-f]+) \*\//.exec(source)?.[1]
+  const cache = build === undefined ? undefined : path.join(dist, `etcp-${build}.cache`)
   let cachedData
   try {
-    cachedData = fs.readFileSync(cache)
+    if (cache !== undefined) cachedData = fs.readFileSync(cache)
   } catch {
-    // no cache: V8 compiles as usual
+    // no cache for this build: V8 compiles as usual
   }
-  const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, "utf8")), { filename: bundle, cachedData })
-  if (process.env["ETCP_WRITE_CODE_CACHE"] === "1") {
-    process.on("exit", () => fs.writeFileSync(cache, script.createCachedData()))
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData })
+  if (process.env["ETCP_WRITE_CODE_CACHE"] === "1" && cache !== undefined) {
+    process.on("exit", () => {
+      fs.writeFileSync(`${cache}.tmp`, script.createCachedData())
+      fs.renameSync(`${cache}.tmp`, cache)
+    })
   }
   const module = new Module(bundle)
   module.filename = bundle

@@ -1,11 +1,13 @@
 // Builds etcp's bundle: dist/etcp.cjs, the CLI and everything it imports (effect, @effect/cli,
 // effect-tcp's sources) in one minified CommonJS file, so `etcp` starts without resolving or
-// transpiling anything; and dist/etcp.cache, V8's code cache for it (made by running
-// `etcp --help` once), which bin/etcp.js hands to V8 so the functions start compiles are not
-// compiled again (V8 ignores the cache when the Node version or the bundle differs).
+// transpiling anything; and dist/etcp-<build>.cache, V8's code cache for that build (made by
+// running `etcp --help` once), which bin/etcp.js hands to V8 so the functions start-up needs are
+// not compiled again (V8 ignores a cache made by another Node version).
+// Files are replaced by rename, so an etcp starting meanwhile reads the old build or the new one.
 // The test command builds it before the CLI tests (test/setup.ts).
 import * as esbuild from "esbuild"
 import { execFileSync } from "node:child_process"
+import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -14,11 +16,11 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
 const dist = path.join(root, "dist")
 
 export const bundle = async () => {
-  fs.rmSync(path.join(dist, "etcp.cache"), { force: true })
-  await esbuild.build({
+  const build = crypto.randomBytes(6).toString("hex")
+  const result = await esbuild.build({
     entryPoints: [path.join(root, "src/main.ts")],
-    outfile: path.join(dist, "etcp.cjs"),
     bundle: true,
+    write: false,
     platform: "node",
     format: "cjs",
     target: "node20",
@@ -28,10 +30,19 @@ export const bundle = async () => {
     // The sources are ES modules: their import.meta, in CommonJS terms.
     define: { "import.meta.url": "__etcpUrl", "import.meta.resolve": "__etcpResolve" },
     banner: {
-      js: "const __etcpUrl = require(\"node:url\").pathToFileURL(__filename).href;" +
+      // The first line names the build: bin/etcp.js uses only the code cache of the same build.
+      js: `/* etcp build ${build} */\n` +
+        "const __etcpUrl = require(\"node:url\").pathToFileURL(__filename).href;" +
         " const __etcpResolve = (s) => require(\"node:url\").pathToFileURL(require.resolve(s)).href;"
     }
   })
+  fs.mkdirSync(dist, { recursive: true })
+  const temporary = path.join(dist, `etcp.cjs.${build}.tmp`)
+  fs.writeFileSync(temporary, result.outputFiles[0].contents)
+  fs.renameSync(temporary, path.join(dist, "etcp.cjs"))
+  for (const file of fs.readdirSync(dist)) {
+    if (/^etcp-[0-9a-f]+\.cache$/.test(file) && file !== `etcp-${build}.cache`) fs.rmSync(path.join(dist, file))
+  }
   execFileSync(process.execPath, [path.join(root, "bin/etcp.js"), "--help"], {
     env: { ...process.env, ETCP_WRITE_CODE_CACHE: "1" },
     stdio: "ignore"
@@ -40,5 +51,5 @@ export const bundle = async () => {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await bundle()
-  console.log("etcp: dist/etcp.cjs, dist/etcp.cache")
+  console.log("etcp: dist/etcp.cjs and its code cache")
 }
