@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `etcp` command. Runs the prebuilt bundle (dist/etcp.cjs, made by `pnpm build`) with V8's
-// code cache for that build (dist/etcp-<build>.cache) when there is one; in a checkout that has
-// not been built yet, runs the TypeScript sources through tsx instead (a slower start).
+// code cache for that build and this Node (dist/etcp-<build>.cache, written by the first run);
+// in a checkout that has not been built yet, runs the TypeScript sources through tsx instead.
 import * as fs from "node:fs"
 import Module from "node:module"
 import * as path from "node:path"
@@ -27,10 +27,17 @@ if (source !== undefined) {
     // no cache for this build: V8 compiles as usual
   }
   const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData })
-  if (process.env["ETCP_WRITE_CODE_CACHE"] === "1" && cache !== undefined) {
+  // No usable cache (first run, or another Node version): leave one for the next run, if this
+  // directory is writable (it is only ever read from the bundle's own directory).
+  if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     process.on("exit", () => {
-      fs.writeFileSync(`${cache}.tmp`, script.createCachedData())
-      fs.renameSync(`${cache}.tmp`, cache)
+      try {
+        const temporary = `${cache}.${process.pid}.tmp`
+        fs.writeFileSync(temporary, script.createCachedData())
+        fs.renameSync(temporary, cache)
+      } catch {
+        // read-only installation: start without a cache
+      }
     })
   }
   const module = new Module(bundle)

@@ -1,8 +1,9 @@
 // Builds etcp's bundle: dist/etcp.cjs, the CLI and everything it imports (effect, @effect/cli,
 // effect-tcp's sources) in one minified CommonJS file, so `etcp` starts without resolving or
-// transpiling anything; and dist/etcp-<build>.cache, V8's code cache for that build (made by
-// running `etcp --help` once), which bin/etcp.js hands to V8 so the functions start-up needs are
-// not compiled again (V8 ignores a cache made by another Node version).
+// transpiling anything; and dist/etcp-<build>.cache, V8's code cache for that build (written by
+// the first run, here `etcp --help`), which bin/etcp.js hands to V8 so the functions start-up
+// needs are not compiled again (V8 rejects a cache made by another Node version, and the next
+// run writes a new one). The published package ships without it (`files`).
 // Files are replaced by rename, so an etcp starting meanwhile reads the old build or the new one.
 // The test command builds it before the CLI tests (test/setup.ts).
 import * as esbuild from "esbuild"
@@ -43,10 +44,8 @@ export const bundle = async () => {
   for (const file of fs.readdirSync(dist)) {
     if (/^etcp-[0-9a-f]+\.cache$/.test(file) && file !== `etcp-${build}.cache`) fs.rmSync(path.join(dist, file))
   }
-  execFileSync(process.execPath, [path.join(root, "bin/etcp.js"), "--help"], {
-    env: { ...process.env, ETCP_WRITE_CODE_CACHE: "1" },
-    stdio: "ignore"
-  })
+  // The first run writes the code cache.
+  execFileSync(process.execPath, [path.join(root, "bin/etcp.js"), "--help"], { stdio: "ignore" })
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
