@@ -39,6 +39,8 @@ export default tseslint.config(
       "no-irregular-whitespace": "off",
       // ANSI escapes are control characters on purpose (tests strip colours).
       "no-control-regex": "off",
+      // Tests feed literals such as 1e309 on purpose.
+      "no-loss-of-precision": "warn",
       "object-shorthand": "error",
       "prefer-destructuring": "off",
       "sort-imports": "off",

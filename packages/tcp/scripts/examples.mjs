@@ -26,8 +26,12 @@ fs.mkdirSync(out)
 const written = new Map()
 for (const file of sources.sort()) {
   const lines = fs.readFileSync(file, "utf8").split("\n")
+  // Only the blocks of an @example section (a snippet in prose, such as a one-line diff, is not one).
+  let inExample = false
   for (let i = 0; i < lines.length; i++) {
-    if (!/^\s*\*\s*```(ts|typescript)\s*$/.test(lines[i])) continue
+    if (/^\s*\*\s*@example\b/.test(lines[i])) inExample = true
+    else if (/^\s*\*\s*@\w+/.test(lines[i]) || /\*\//.test(lines[i])) inExample = false
+    if (!inExample || !/^\s*\*\s*```(ts|typescript)\s*$/.test(lines[i])) continue
     const start = i + 1
     const body = []
     for (i = start; i < lines.length && !/^\s*\*\s*```\s*$/.test(lines[i]); i++) {
@@ -51,7 +55,7 @@ fs.writeFileSync(
 const tsc = path.join(root, "node_modules", ".bin", "tsc")
 const result = spawnSync(tsc, ["-p", path.join(out, "tsconfig.json"), "--pretty", "false"], { encoding: "utf8" })
 const output = (result.stdout + result.stderr).replace(
-  /^(?:\.examples\/)?([\w.-]+_L\d+\.ts)\((\d+),(\d+)\)/gm,
+  /^(?:\S*\.examples\/)?([\w.-]+_L\d+\.ts)\((\d+),(\d+)\)/gm,
   (all, name, line, column) => {
     const origin = written.get(name)
     if (origin === undefined) return all

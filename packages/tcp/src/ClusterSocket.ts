@@ -49,6 +49,7 @@
  * ```
  *
  * @since 0.2.0
+ * @module
  */
 import type * as MessageStorage from "@effect/cluster/MessageStorage"
 import type * as Runners from "@effect/cluster/Runners"

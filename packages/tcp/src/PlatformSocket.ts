@@ -119,13 +119,14 @@ export const make: <A extends Address>(
  * ```ts
  * import * as Socket from "@effect/platform/Socket"
  * import { Effect } from "effect"
- * import { PlatformSocket, WhereToConnect } from "effect-tcp"
+ * import { WhereToConnect } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
  *
  * // Building this never fails with ConnectError: a server that is down fails the run instead.
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const socket = yield* PlatformSocket.makeLazy(WhereToConnect.hostAndPort("localhost", 7000), { timeout: "1 second" })
  *   const result = yield* Effect.either(socket.run((bytes) => console.log(bytes.length)))
- *   if (result._tag === "Left" && Socket.SocketGenericError.is(result.left)) yield* Effect.log(`not up: ${result.left.reason}`)
+ *   if (result._tag === "Left" && Socket.isSocketError(result.left)) yield* Effect.log(`not up: ${result.left.reason}`)
  * }))
  * ```
  *

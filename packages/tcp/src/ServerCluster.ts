@@ -51,6 +51,7 @@
  * ```
  *
  * @since 0.2.0
+ * @module
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
