@@ -291,6 +291,16 @@ export interface Reader {
    */
   readChunks<X>(handle: (chunk: Uint8Array) => ChunkResult<X>): Effect.Effect<ChunksEnd<X>, ReadError | InvalidArgument>
   /**
+   * Hands the complete lines buffered to `handle`, a batch at a time (as `readLine` decodes them):
+   * the fast way to consume many lines. `n` in the handler's answer counts lines: `Continue` (all
+   * consumed), `Consumed(n)` (call again with the rest and the next lines once more bytes have
+   * arrived), `Stop(value)`, `StopConsumed(value, n)` (the lines after the first `n` stay
+   * buffered for the next read). Lines are limited by `maxLineLength` as in `readLine`.
+   */
+  readLineChunks<X>(
+    handle: (lines: ReadonlyArray<string>) => ChunkResult<X>
+  ): Effect.Effect<ChunksEnd<X>, ReadError | InvalidArgument>
+  /**
    * The bytes as a stream, ending at end of stream. Each pull emits everything buffered (the
    * chunks as received, not copied); the stream consumes exactly what it emits.
    *
@@ -391,6 +401,59 @@ export const peek: {
  * @category reading
  */
 export const readAll = (reader: Reader): Effect.Effect<Uint8Array, ReadError> => reader.readAll
+
+/**
+ * Hands batches of complete lines to `handle` until it stops or the stream ends; see
+ * {@link Reader.readLineChunks}.
+ *
+ * Each batch is every complete line buffered when it is called: one UTF-8 decode and one split
+ * per received chunk, no effect and no allocation per line. Bytes not yet ending a line stay
+ * buffered. At end of stream the unterminated last line is the last line of the last batch.
+ *
+ * Interruption: lines handed to `handle` are consumed by its answer; an interrupted wait
+ * consumes nothing.
+ *
+ * Fails with: `"LineTooLong"` (a line longer than `maxLineLength`, after the lines before it have
+ * been handed over), `"Reset"`, `"Closed"`, `"ReaderInUse"`; `InvalidArgument` when `handle` is
+ * not a function or answers something that is not a `ChunkResult` (or an `n` out of range).
+ *
+ * **Example**
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader } from "effect-tcp"
+ *
+ * // Counts lines up to an empty one, which is consumed; what follows stays buffered.
+ * const countUntilBlank = (reader: Reader.Reader) => {
+ *   let count = 0
+ *   return Effect.map(
+ *     Reader.readLineChunks(reader, (lines) => {
+ *       for (let i = 0; i < lines.length; i++) {
+ *         if (lines[i] === "") return Reader.StopConsumed(count, i + 1)
+ *         count++
+ *       }
+ *       return Reader.Continue
+ *     }),
+ *     (end) => (end._tag === "Stopped" ? end.value : count)
+ *   )
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const readLineChunks: {
+  <X>(
+    handle: (lines: ReadonlyArray<string>) => ChunkResult<X>
+  ): (reader: Reader) => Effect.Effect<ChunksEnd<X>, ReadError | InvalidArgument>
+  <X>(
+    reader: Reader,
+    handle: (lines: ReadonlyArray<string>) => ChunkResult<X>
+  ): Effect.Effect<ChunksEnd<X>, ReadError | InvalidArgument>
+} = dual(
+  2,
+  <X>(reader: Reader, handle: (lines: ReadonlyArray<string>) => ChunkResult<X>) => reader.readLineChunks(handle)
+)
 
 /**
  * The lines of `reader` as a stream; see {@link Reader.lines}.

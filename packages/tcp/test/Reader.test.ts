@@ -34,6 +34,22 @@ const property = <Ts extends [unknown, ...Array<unknown>]>(
 
 const where = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
 
+/** Every line `readLine` gives (after `out`), then "none" or the error's reason. */
+const readLines = (reader: ReaderImpl, out: Array<string>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 100_000; i++) {
+      const line = yield* Effect.either(reader.readLine)
+      if (line._tag === "Left") {
+        return [...out, `error:${line.left._tag === "ReadError" ? line.left.reason : line.left._tag}`]
+      }
+      if (Option.isNone(line.right)) {
+        return [...out, "none"]
+      }
+      out.push(`line:${line.right.value}`)
+    }
+    return out
+  })
+
 describe("Reader", () => {
   describe("against the reference model (ReaderImpl fed directly)", () => {
     it.live("any input, any chunking, any mix of operations", () =>
@@ -98,6 +114,105 @@ describe("Reader", () => {
           }),
         { numRuns: 200 }
       ))
+
+    it.live("lines and readLineChunks give readLine's lines, then its end or LineTooLong, whatever the chunking", () =>
+      property(
+        // Few cuts too: batches of many lines per chunk.
+        [
+          fc.oneof(chunked(), chunked(80, 3)),
+          pauses,
+          fc.option(fc.integer({ min: 0, max: 24 })),
+          fc.nat({ max: 12 }),
+          fc.boolean()
+        ],
+        ({ chunks }, yields, max, stopAt, useStream) =>
+          Effect.gen(function*() {
+            const maxLineLength = max ?? Infinity
+            // The reference: readLine, one line at a time, everything buffered.
+            const reference = makeReader({ maxLineLength, bufferSize: 16 })
+            yield* feed(reference, chunks)
+            const expected = yield* readLines(reference, [])
+            const reader = makeReader({ maxLineLength, bufferSize: 16 })
+            const collecting = yield* Effect.fork(
+              useStream
+                ? Effect.map(
+                  Effect.either(Stream.runCollect(reader.lines)),
+                  (r) =>
+                    r._tag === "Left"
+                      ? [`error:${r.left.reason}`]
+                      : [...Chunk.toArray(r.right).map((l) => `line:${l}`), "none"]
+                )
+                : Effect.gen(function*() {
+                  const out: Array<string> = []
+                  const end = yield* Effect.either(reader.readLineChunks((lines) => {
+                    for (let i = 0; i < lines.length; i++) {
+                      if (out.length === stopAt) return Reader.StopConsumed(undefined, i)
+                      out.push(`line:${lines[i]}`)
+                    }
+                    return Reader.Continue
+                  }))
+                  if (end._tag === "Left") {
+                    return [...out, `error:${end.left._tag === "ReadError" ? end.left.reason : end.left._tag}`]
+                  }
+                  if (end.right._tag === "Eof") return [...out, "none"]
+                  assert.strictEqual(end.right._tag, "Stopped")
+                  // The lines after the stop are still there for readLine.
+                  return yield* readLines(reader, out)
+                })
+            )
+            yield* feed(reader, chunks, yields)
+            const got = yield* Fiber.join(collecting)
+            if (useStream && got[got.length - 1]!.startsWith("error:")) {
+              // A failing stream loses what it emitted before; compare the error and what precedes it.
+              assert.strictEqual(got[got.length - 1], expected[expected.length - 1])
+            } else {
+              assert.deepStrictEqual(got, expected)
+            }
+          }),
+        { numRuns: 400 }
+      ))
+
+    it.effect("readLineChunks: Consumed(n) hands the rest again with the next lines; Stop consumes the batch", () =>
+      Effect.gen(function*() {
+        const reader = makeReader()
+        reader.push(bytes("a\nb\nc"))
+        const seen: Array<ReadonlyArray<string>> = []
+        const fiber = yield* Effect.fork(reader.readLineChunks((lines) => {
+          seen.push([...lines])
+          if (seen.length === 1) return Reader.Consumed(1)
+          return lines.includes("d") ? Reader.Stop("done") : Reader.Consumed(0)
+        }))
+        yield* Effect.yieldNow()
+        reader.push(bytes("\nd\ne\n"))
+        reader.push(bytes("rest"))
+        const end = yield* Fiber.join(fiber)
+        assert.deepStrictEqual(end, { _tag: "Stopped", value: "done" })
+        assert.deepStrictEqual(seen, [["a", "b"], ["b", "c", "d", "e"]])
+        reader.end()
+        assert.deepStrictEqual(yield* reader.readLine, Option.some("rest"))
+        // A line that ends with the first byte of the next chunk, after a batch.
+        const split = makeReader()
+        split.push(bytes("a\nbc"))
+        split.push(bytes("\nd\r\n"))
+        split.end()
+        assert.deepStrictEqual(Chunk.toArray(yield* Stream.runCollect(split.lines)), ["a", "bc", "d"])
+        // Answers that are not ChunkResults, or count more lines than were handed over: InvalidArgument,
+        // and the lines stay for the next read.
+        const checked = makeReader()
+        checked.push(bytes("p\nq\n"))
+        const notAResult = yield* Effect.flip(checked.readLineChunks(() => ({ _tag: "Nope" }) as never))
+        assert.strictEqual(notAResult._tag, "InvalidArgument")
+        const tooMany = yield* Effect.flip(checked.readLineChunks(() => Reader.StopConsumed(0, 3)))
+        assert.strictEqual(tooMany._tag, "InvalidArgument")
+        assert.deepStrictEqual(yield* checked.readLine, Option.some("p"))
+        // Consumed(0) at end of stream: the bytes left over are handed back.
+        const other = makeReader()
+        other.push(bytes("x\ny"))
+        other.end()
+        const left = yield* other.readLineChunks(() => Reader.Consumed(0))
+        assert.strictEqual(left._tag, "EofWithUnconsumed")
+        assert.strictEqual(left._tag === "EofWithUnconsumed" && Buffer.from(left.bytes).toString(), "x\ny")
+      }))
 
     it.live("readChar yields one code point at a time, decoding like the whole input", () =>
       property(
@@ -325,6 +440,46 @@ describe("Reader", () => {
         // Once the first read is done the reader is free again.
         reader.push(bytes("x"))
         assert.deepStrictEqual(Buffer.from(yield* reader.readExactly(1)).toString(), "x")
+      }))
+
+    it.live("a read abandoned by a timeout, a race or an interruption frees the reader; nothing is lost", () =>
+      Effect.gen(function*() {
+        const reader = makeReader()
+        // Timed out in this fiber: the next read, here, starts at once.
+        assert.isTrue(Option.isNone(yield* Effect.timeoutOption(reader.readLine, "5 millis")))
+        const next = yield* Effect.fork(reader.readLine)
+        yield* Effect.yieldNow()
+        reader.push(bytes("one\n"))
+        assert.deepStrictEqual(yield* Fiber.join(next), Option.some("one"))
+        // Lost a race: the winner's fiber reads next.
+        const raced = yield* Effect.race(reader.readExactly(4), Effect.as(Effect.sleep("5 millis"), "timer"))
+        assert.strictEqual(raced, "timer")
+        reader.push(bytes("two"))
+        assert.strictEqual(Buffer.from(yield* reader.readExactly(3)).toString(), "two")
+        // Interrupted in another fiber that is still busy with its finalizers: once the
+        // interruption has reached it, another fiber may read.
+        const waiting = yield* Effect.fork(Effect.onInterrupt(reader.readByte, () => Effect.sleep("200 millis")))
+        yield* Effect.sleep("5 millis")
+        yield* Fiber.interruptFork(waiting)
+        yield* Effect.sleep("5 millis")
+        assert.isNull(waiting.unsafePoll())
+        const after = yield* Effect.fork(reader.readLine)
+        yield* Effect.yieldNow()
+        reader.push(bytes("three\n"))
+        assert.deepStrictEqual(yield* Fiber.join(after), Option.some("three"))
+        // A read waiting uninterruptibly is never taken for abandoned.
+        let got: Option.Option<string> = Option.none()
+        const held = yield* Effect.fork(Effect.uninterruptible(Effect.map(reader.readLine, (line) => {
+          got = line
+        })))
+        yield* Effect.sleep("5 millis")
+        yield* Fiber.interruptFork(held)
+        yield* Effect.sleep("5 millis")
+        const refused = yield* Effect.flip(reader.readByte)
+        assert.strictEqual(refused.reason, "ReaderInUse")
+        reader.push(bytes("four\n"))
+        yield* Fiber.await(held)
+        assert.deepStrictEqual(got, Option.some("four"))
       }))
 
     it.scopedLive("on a real connection too", () =>

@@ -15,7 +15,6 @@ import type { Address } from "effect-tcp"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { counters } from "../control.js"
 import {
   bulkAck,
@@ -76,18 +75,24 @@ const bulk: Handler = (conn) =>
     yield* conn.writer.write(Uint8Array.of(bulkAck(received)))
   })
 
+// Lines a batch at a time (readLineChunks: one decode and one split per chunk), as the README
+// recommends for consuming many lines; `reader.lines` is the Stream form of the same batches.
 const lines: Handler = (conn) =>
   Effect.gen(function*() {
-    const acc = yield* conn.reader.lines.pipe(
-      Stream.takeWhile((line) => line !== ""),
-      Stream.runFold({ count: 0, length: 0 }, (acc, line) => {
-        acc.count++
-        acc.length += line.length
-        return acc
-      })
-    )
+    let count = 0
+    let length = 0
+    const end = yield* conn.reader.readLineChunks((batch) => {
+      for (let i = 0; i < batch.length; i++) {
+        const line = batch[i]!
+        if (line === "") return Reader.StopConsumed(undefined, i + 1)
+        count++
+        length += line.length
+      }
+      return Reader.Continue
+    })
+    if (end._tag !== "Stopped") return yield* Effect.fail(new Error(`lines: stream ended after ${count} lines`))
     counters.bytesIn += yield* conn.reader.bytesRead
-    yield* conn.writer.write(linesAck(acc.count, acc.length))
+    yield* conn.writer.write(linesAck(count, length))
   })
 
 const handlers: Record<Scenario, Handler> = {

@@ -9,12 +9,15 @@
  *
  * @internal
  */
-import type * as Cause from "effect/Cause"
+import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as Stream from "effect/Stream"
 import type * as Reader from "../Reader.js"
 import type { ReadLimit } from "../TcpError.js"
@@ -23,6 +26,9 @@ import { show } from "./validate.js"
 
 /** `Reader.TypeId`. */
 export const TypeId: Reader.TypeId = Symbol.for("effect-tcp/Reader") as Reader.TypeId
+
+/** What `gatherLines` answers at the end of the lines. */
+const Ended: unique symbol = Symbol.for("effect-tcp/Reader/Ended")
 
 /** What a synchronous attempt answers when the buffer cannot complete the read yet. */
 const NeedMore: unique symbol = Symbol.for("effect-tcp/Reader/NeedMore")
@@ -44,6 +50,7 @@ const readerInUse = new ReadError({ reason: "ReaderInUse" })
 const readerClosed = new ReadError({ reason: "Closed" })
 const noneExit = Exit.succeed(Option.none())
 const eofResult: Reader.ReadUntilResult = { _tag: "Eof" }
+const eofChunks: Reader.ChunksEnd<never> = { _tag: "Eof" }
 const emptyChunk: Chunk.Chunk<never> = Chunk.empty()
 const emptyChunkExit = Exit.succeed(emptyChunk)
 
@@ -101,14 +108,21 @@ export class ReaderImpl implements Reader.Reader {
   /** The `readTimeout` timer of the read in progress, and whether it fired. */
   private timer: ReturnType<typeof setTimeout> | undefined = undefined
   private timedOut = false
-  /** The suspended read's resume callback, and the effect it resumes with (its next attempt). */
+  /** The attempt of the read that is waiting for input (while `busy`). */
+  private pending: (() => Attempt<any, any>) | undefined = undefined
+  /** The suspended read's resume callback. */
   private waiter: ((effect: Effect.Effect<any, any>) => void) | undefined = undefined
-  private retry: Effect.Effect<any, any> | undefined = undefined
+  /** The fiber whose read is waiting (while `busy`), and whether it waits interruptibly. */
+  private waitingFiber: Fiber.RuntimeFiber<unknown, unknown> | undefined = undefined
+  private waitsInterruptibly = false
   /** Counts arrivals (chunks, end, failure, close): tells a waiting read whether to look again. */
   private arrivals = 0
   /** `arrivals` when the current read last attempted. */
   private attempted = 0
   // Effects and streams of the public interface, built on first use (most connections use few).
+  private cachedRead: Effect.Effect<Option.Option<Uint8Array>, ReadError> | undefined = undefined
+  private cachedExactly: Effect.Effect<Uint8Array, ReadError | InvalidArgument> | undefined = undefined
+  private cachedExactlyN = -1
   private cachedReadByte: Effect.Effect<Option.Option<number>, ReadError> | undefined = undefined
   private cachedReadChar: Effect.Effect<Option.Option<string>, ReadError> | undefined = undefined
   private cachedReadLine: Effect.Effect<Option.Option<string>, ReadError> | undefined = undefined
@@ -177,7 +191,7 @@ export class ReaderImpl implements Reader.Reader {
     const waiter = this.waiter
     if (waiter !== undefined) {
       this.waiter = undefined
-      waiter(this.retry!)
+      waiter(this.retry)
     }
   }
 
@@ -187,28 +201,37 @@ export class ReaderImpl implements Reader.Reader {
    *
    * The retry runs in the reading fiber (the waiter resumes it with the attempt, not with its
    * result), so a read interrupted while waiting consumes nothing: an interrupted fiber never
-   * runs the effect it is resumed with. No fiber, promise or frame is added when the buffer
-   * answers at once.
+   * runs the effect it is resumed with. When the buffer answers at once, this is one
+   * `Effect.suspend` and no fiber, promise or frame.
+   *
+   * A wait adds no frame to the fiber either (no canceller, mask or handler per wait): the
+   * effects that wait are built once per reader. A read that was interrupted while waiting
+   * leaves the reader marked busy; the next read finds out that the waiting read was abandoned
+   * (see `abandoned`) and frees the reader before it starts.
    */
   private run<A, E = ReadError>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
-    return this.runWith(attempt, this.waitFor(attempt))
+    return Effect.suspend(() => this.start(attempt))
   }
 
-  /** `run` with a wait built once by `waitFor(attempt)` (for the effects that are reused). */
-  private runWith<A, E>(
-    attempt: () => Attempt<A, E>,
-    wait: Effect.Effect<A, E | ReadError>
+  private start<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
+    if (this.busy) return Effect.withFiberRuntime((fiber) => this.startAfterBusy(fiber, attempt))
+    this.attempted = this.arrivals
+    const first = attempt()
+    if (first !== NeedMore) return first
+    this.busy = true
+    this.pending = attempt
+    const timeout = this.config.readTimeout
+    if (timeout !== undefined) this.timer = setTimeout(this.onTimeout, timeout)
+    return this.firstWait
+  }
+
+  private startAfterBusy<A, E>(
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    attempt: () => Attempt<A, E>
   ): Effect.Effect<A, E | ReadError> {
-    return Effect.suspend((): Effect.Effect<A, E | ReadError> => {
-      if (this.busy) return Exit.fail(readerInUse)
-      this.attempted = this.arrivals
-      const first = attempt()
-      if (first !== NeedMore) return first
-      this.busy = true
-      const timeout = this.config.readTimeout
-      if (timeout !== undefined) this.timer = setTimeout(this.onTimeout, timeout)
-      return wait
-    })
+    if (!this.abandoned(fiber)) return Exit.fail(readerInUse)
+    this.free()
+    return this.start(attempt)
   }
 
   /** `readTimeout` expired while a read waited: the read fails at its next attempt, unless it can answer. */
@@ -219,9 +242,25 @@ export class ReaderImpl implements Reader.Reader {
     this.wake()
   }
 
-  /** The read in progress is over: the reader is free, its timer cancelled. */
+  /**
+   * Whether the read the reader is busy with was abandoned, asked by a read starting in `fiber`.
+   * It was when that read's fiber is this one (a fiber cannot start a read while it waits in
+   * another), when that fiber has ended, or when it waited interruptibly and has been interrupted
+   * since (an interrupted fiber's wait is over: it never runs the retry it may be resumed with).
+   * A fiber waiting uninterruptibly is never abandoned: its wait ends only with input.
+   */
+  private abandoned(fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean {
+    const waiting = this.waitingFiber
+    if (waiting === undefined || waiting === fiber || waiting.unsafePoll() !== null) return true
+    return this.waitsInterruptibly && !Cause.isEmpty(waiting.getFiberRef(FiberRef.interruptedCause))
+  }
+
+  /** The reader is no longer busy (the read completed, failed or was abandoned); its timer cancelled. */
   private free(): void {
     this.busy = false
+    this.pending = undefined
+    this.waiter = undefined
+    this.waitingFiber = undefined
     this.timedOut = false
     if (this.timer !== undefined) {
       clearTimeout(this.timer)
@@ -229,57 +268,52 @@ export class ReaderImpl implements Reader.Reader {
     }
   }
 
-  /**
-   * Suspends until input arrives, then attempts again (in the reading fiber) until the attempt
-   * answers; the reader is busy meanwhile. The waits add no frame to the fiber (they have no
-   * canceller of their own): one handler per read, in an uninterruptible region, frees the reader
-   * when the read is interrupted.
-   */
-  private waitFor<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
-    const retry: Effect.Effect<A, E | ReadError> = Effect.suspend((): Effect.Effect<A, E | ReadError> => {
-      this.attempted = this.arrivals
-      let next: Attempt<A, E>
-      try {
-        next = attempt()
-      } catch (defect) {
-        this.free()
-        throw defect
-      }
-      if (next === NeedMore) {
-        if (!this.timedOut) return wait
-        this.free()
-        return Exit.fail(
-          new ReadError({ reason: "Timeout", cause: `no answer within readTimeout (${this.config.readTimeout} ms)` })
-        )
-      }
+  /** The next attempt of the waiting read, in its fiber; waits again when it needs more. */
+  private readonly retry: Effect.Effect<any, any> = Effect.suspend(() => {
+    const attempt = this.pending
+    // Closed and freed in between (an abandoned read resumed late): nothing to do.
+    if (attempt === undefined) return Exit.fail(readerClosed)
+    this.attempted = this.arrivals
+    let next: Attempt<unknown, unknown>
+    try {
+      next = attempt()
+    } catch (defect) {
       this.free()
-      return next
-    })
-    const wait: Effect.Effect<A, E | ReadError> = Effect.async<A, E | ReadError>((resume) => {
-      if (this.arrivals !== this.attempted) {
-        // Input arrived between the attempt and this wait (the fiber yielded): look again.
-        resume(retry)
-        return
-      }
-      this.waiter = resume
-      this.retry = retry
-      if (this.paused) {
-        // A read that needs more than the buffer holds may read past `bufferSize`; it is bounded
-        // by the read itself (maxLineLength, n, maxLength).
-        this.paused = false
-        this.source.resume()
-      }
-    })
-    return Effect.uninterruptibleMask((restore) => Effect.catchAllCause(restore(wait), this.abandon))
-  }
-
-  /** A waiting read ended without an answer (interrupted): the reader is free again. */
-  private readonly abandon = <E>(cause: Cause.Cause<E>): Effect.Effect<never, E> => {
-    this.waiter = undefined
-    this.retry = undefined
+      throw defect
+    }
+    if (next === NeedMore) {
+      if (!this.timedOut) return this.wait
+      this.free()
+      return Exit.fail(
+        new ReadError({ reason: "Timeout", cause: `no answer within readTimeout (${this.config.readTimeout} ms)` })
+      )
+    }
     this.free()
-    return Effect.failCause(cause)
-  }
+    return next
+  })
+
+  /** Suspends until input arrives, then resumes with `retry`. */
+  private readonly wait: Effect.Effect<any, any> = Effect.async<any, any>((resume) => {
+    if (this.arrivals !== this.attempted) {
+      // Input arrived between the attempt and this wait (the fiber yielded): look again.
+      resume(this.retry)
+      return
+    }
+    this.waiter = resume
+    if (this.paused) {
+      // A read that needs more than the buffer holds may read past `bufferSize`; it is bounded
+      // by the read itself (maxLineLength, n, maxLength).
+      this.paused = false
+      this.source.resume()
+    }
+  })
+
+  /** The first wait of a read: records the waiting fiber (see `abandoned`), then waits. */
+  private readonly firstWait: Effect.Effect<any, any> = Effect.withFiberRuntime((fiber, status) => {
+    this.waitingFiber = fiber
+    this.waitsInterruptibly = RuntimeFlags.interruptible(status.runtimeFlags)
+    return this.wait
+  })
 
   /** What a read answers when the buffer is exhausted and no more input will come. */
   private endExit(): Exit.Exit<never, ReadError> | undefined {
@@ -347,10 +381,21 @@ export class ReaderImpl implements Reader.Reader {
     return out
   }
 
-  /** Takes `n` unread bytes as a new array. */
+  /**
+   * Takes `n` unread bytes. When they lie in one received chunk and fill at least half of it,
+   * they are a view of that chunk (no copy; the reader never touches consumed bytes again, and
+   * the view keeps at most twice its size alive); otherwise a new array.
+   */
   private take(n: number): Buffer {
     if (n === 0) return EMPTY
-    const out = this.copy(0, n)
+    const chunk = this.chunks[this.head]!
+    const start = this.offset
+    let out: Buffer
+    if (start + n <= chunk.byteLength && n * 2 >= chunk.byteLength) {
+      out = start === 0 && n === chunk.byteLength ? chunk : chunk.subarray(start, start + n)
+    } else {
+      out = this.copy(0, n)
+    }
     this.skip(n)
     return out
   }
@@ -464,7 +509,12 @@ export class ReaderImpl implements Reader.Reader {
   read(): Effect.Effect<Option.Option<Uint8Array>, ReadError>
   read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
   read(maxBytes?: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument> {
-    if (maxBytes !== undefined && !isCount(maxBytes)) return invalid("maxBytes", "a non-negative integer", maxBytes)
+    if (maxBytes === undefined) return this.cachedRead ??= this.readEffect(undefined)
+    if (!isCount(maxBytes)) return invalid("maxBytes", "a non-negative integer", maxBytes)
+    return this.readEffect(maxBytes)
+  }
+
+  private readEffect(maxBytes: number | undefined): Effect.Effect<Option.Option<Uint8Array>, ReadError> {
     return this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
       if (this.buffered > 0) {
@@ -571,7 +621,10 @@ export class ReaderImpl implements Reader.Reader {
     if (!isCount(n)) return invalid("n", "a non-negative integer", n)
     // Refused before buffering anything: a length prefix from the peer cannot make us hold more.
     if (n > this.config.maxReadLength) return tooLarge("maxReadLength", this.config.maxReadLength, `readExactly(${n})`)
-    return this.run(() => {
+    // A loop reading records of one size gets the same effect each time.
+    if (n === this.cachedExactlyN && this.cachedExactly !== undefined) return this.cachedExactly
+    this.cachedExactlyN = n
+    return this.cachedExactly = this.run(() => {
       if (this.closed) return Exit.fail(readerClosed)
       if (this.buffered >= n) return Exit.succeed(this.take(n))
       if (!this.eof) return NeedMore
@@ -748,18 +801,157 @@ export class ReaderImpl implements Reader.Reader {
   /** Lines attempt: every complete line buffered, or an empty chunk at the end. */
   private pullLines(): Attempt<Chunk.Chunk<string>> {
     const out: Array<string> = []
-    for (;;) {
-      if (this.linesOfHeadChunk(out)) continue
-      const next = this.nextLine()
-      if (next === NeedMore) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : NeedMore
-      if (Exit.isFailure(next)) {
-        return out.length > 0
-          ? Exit.succeed(Chunk.unsafeFromArray(out))
-          : Exit.failCause(next.cause)
+    const span = this.gatherLines(out)
+    if (typeof span !== "number") return span === Ended ? emptyChunkExit : span
+    this.skip(span)
+    return Exit.succeed(Chunk.unsafeFromArray(out))
+  }
+
+  /**
+   * Appends every complete line buffered to `out` (and, at end of stream, the unterminated last
+   * one), without consuming them, and answers how many bytes they span; or, when there is no
+   * line to give, NeedMore, `Ended` or the failure `readLine` would give. Equivalent to calling
+   * `readLine` repeatedly (the model tests check it), but each chunk is decoded once and split
+   * once: the lines of a chunk are slices of one string. Only a line that spans chunks is copied
+   * (its bytes joined, then decoded). An LF is ASCII, so no UTF-8 sequence spans one.
+   */
+  private gatherLines(out: Array<string>): number | typeof NeedMore | typeof Ended | Exit.Exit<never, ReadError> {
+    if (this.closed) return Exit.fail(readerClosed)
+    const max = this.config.maxLineLength
+    /** Bytes from the front gathered so far; `index`/`offset` locate the same position. */
+    let pos = 0
+    let index = this.head
+    let offset = this.offset
+    while (pos < this.buffered) {
+      const chunk = this.chunks[index]!
+      let last = chunk.lastIndexOf(LF)
+      if (last >= offset) {
+        // The lines that end in this chunk: one decode, one split. Lines within `max` bytes
+        // of each other cannot be too long; past that, they are checked one at a time.
+        if (last - offset > max) last = chunk.lastIndexOf(LF, offset + max)
+        if (last >= offset) {
+          const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(offset, last).split("\n")
+          for (let i = 0; i < lines.length; i++) {
+            const line = lines[i]!
+            out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
+          }
+          pos += last + 1 - offset
+          offset = last + 1
+        } else {
+          // The next line alone (CRLF decides whether it is exactly `max` or longer).
+          const lf = chunk.indexOf(LF, offset)
+          const length = lf > offset && chunk[lf - 1] === CR ? lf - 1 - offset : lf - offset
+          if (length > max) return out.length > 0 ? pos : this.lineTooLong()
+          out.push((chunk as unknown as Utf8Sliceable).utf8Slice(offset, offset + length))
+          pos += lf + 1 - offset
+          offset = lf + 1
+        }
+        if (offset === chunk.byteLength) {
+          index++
+          offset = 0
+        }
+        continue
       }
-      if (Option.isNone(next.value)) return out.length > 0 ? Exit.succeed(Chunk.unsafeFromArray(out)) : emptyChunkExit
-      out.push(next.value.value)
+      // No LF in the rest of this chunk: the line continues in later ones.
+      const rest = chunk.byteLength - offset
+      const at = this.indexOfByte(LF, pos === 0 ? Math.max(this.scannedNoLf, rest) : pos + rest)
+      if (at === -1) {
+        if (pos === 0) this.scannedNoLf = this.buffered
+        const left = this.buffered - pos
+        if (left > max + 1) return out.length > 0 ? pos : this.lineTooLong()
+        if (!this.eof) break
+        const end = this.endExit()
+        if (end !== undefined) return out.length > 0 ? pos : end
+        // The unterminated last line: returned as it is (a CR without LF is not a line end).
+        if (left > max) return out.length > 0 ? pos : this.lineTooLong()
+        out.push(this.copy(pos, left).toString("utf8"))
+        pos += left
+        break
+      }
+      const length = at > pos && this.byteAt(at - 1) === CR ? at - 1 - pos : at - pos
+      if (length > max) return out.length > 0 ? pos : this.lineTooLong()
+      out.push(length === 0 ? "" : this.copy(pos, length).toString("utf8"))
+      // Move to the byte after the LF.
+      let skip = at + 1 - pos
+      pos = at + 1
+      while (skip > 0 && index < this.chunks.length) {
+        const available = this.chunks[index]!.byteLength - offset
+        if (skip < available) {
+          offset += skip
+          break
+        }
+        skip -= available
+        index++
+        offset = 0
+      }
     }
+    if (out.length > 0) return pos
+    if (!this.eof) return NeedMore
+    return this.endExit() ?? Ended
+  }
+
+  /** Bytes spanned by the first `n` buffered lines (all of them: through the unterminated last one). */
+  private lineBytes(n: number): number {
+    let pos = 0
+    for (let i = 0; i < n; i++) {
+      const lf = this.indexOfByte(LF, pos)
+      if (lf === -1) return this.buffered
+      pos = lf + 1
+    }
+    return pos
+  }
+
+  readLineChunks<X>(
+    handle: (lines: ReadonlyArray<string>) => Reader.ChunkResult<X>
+  ): Effect.Effect<Reader.ChunksEnd<X>, ReadError | InvalidArgument> {
+    if (typeof handle !== "function") return invalid("handle", "a function", handle)
+    // As readChunks: after `Consumed(n)` with lines left over, the handler is called again once
+    // more bytes have arrived, with the lines left over and the new ones.
+    // State per run: the returned effect may be run again (a loop, `Effect.repeat`).
+    return Effect.suspend(() => {
+      let waitingForMore = false
+      let leftover = 0
+      return this.run((): Attempt<Reader.ChunksEnd<X>, ReadError | InvalidArgument> => {
+        for (;;) {
+          if (waitingForMore && this.buffered > leftover) waitingForMore = false
+          const out: Array<string> = []
+          const span = waitingForMore ? (this.eof ? Ended : NeedMore) : this.gatherLines(out)
+          if (typeof span !== "number") {
+            if (span !== Ended) return span
+            if (this.closed) return Exit.fail(readerClosed)
+            if (this.buffered === 0) return Exit.succeed(eofChunks)
+            return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
+          }
+          const result = handle(out)
+          switch (typeof result === "object" && result !== null ? result._tag : undefined) {
+            case "Continue":
+              this.skip(span)
+              break
+            case "Consumed": {
+              const n = (result as { readonly n: unknown }).n
+              if (!isCount(n) || n > out.length) return invalidConsumed("Consumed", n, out.length)
+              this.skip(n === out.length ? span : this.lineBytes(n))
+              if (n < out.length) {
+                leftover = this.buffered
+                waitingForMore = true
+              }
+              break
+            }
+            case "Stop":
+              this.skip(span)
+              return Exit.succeed({ _tag: "Stopped", value: (result as { readonly value: X }).value })
+            case "StopConsumed": {
+              const { n, value } = result as { readonly n: unknown; readonly value: X }
+              if (!isCount(n) || n > out.length) return invalidConsumed("StopConsumed", n, out.length)
+              this.skip(n === out.length ? span : this.lineBytes(n))
+              return Exit.succeed({ _tag: "Stopped", value })
+            }
+            default:
+              return invalid("handle", "a ChunkResult (Continue, Consumed, Stop or StopConsumed) as its result", result)
+          }
+        }
+      })
+    })
   }
 
   /**
@@ -767,7 +959,7 @@ export class ReaderImpl implements Reader.Reader {
    * effect and one write per chunk, no Option wrapping of errors and ends.
    */
   private streamOf<A>(pull: () => Attempt<Chunk.Chunk<A>>): Stream.Stream<A, ReadError> {
-    const read = this.runWith(pull, this.waitFor(pull))
+    const read = this.run(pull)
     const loop: Channel.Channel<Chunk.Chunk<A>, unknown, ReadError, unknown, void, unknown> = Channel.flatMap(
       Channel.fromEffect(read),
       (chunk) => Chunk.isEmpty(chunk) ? Channel.void : Channel.flatMap(Channel.write(chunk), () => loop)
@@ -781,28 +973,6 @@ export class ReaderImpl implements Reader.Reader {
 
   get lines(): Stream.Stream<string, ReadError> {
     return this.cachedLines ??= this.streamOf(() => this.pullLines())
-  }
-
-  /**
-   * Appends every complete line that lies within the first chunk to `out`, decoding them with
-   * one UTF-8 decode and one `split` (V8 makes the lines slices of one string: no copy per line).
-   * Answers whether it consumed anything. Lines that span chunks are left to `nextLine`. Equivalent
-   * to calling `nextLine` repeatedly: an LF is ASCII, so no UTF-8 sequence spans one.
-   */
-  private linesOfHeadChunk(out: Array<string>): boolean {
-    const chunk = this.chunks[this.head]!
-    if (chunk === undefined || this.scannedNoLf !== 0 || this.closed) return false
-    const start = this.offset
-    const last = chunk.lastIndexOf(LF)
-    // Below a few lines, or where one line might exceed maxLineLength, go line by line.
-    if (last < start + 256 || last - start > this.config.maxLineLength) return false
-    const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(start, last).split("\n")
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!
-      out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
-    }
-    this.skip(last + 1 - start)
-    return true
   }
 
   get bytesRead(): Effect.Effect<number> {
