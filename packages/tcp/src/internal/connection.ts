@@ -33,17 +33,20 @@ const tlsLingerMillis = 2_000
  * which makes the peer's kernel drop the bytes we sent that it has not read yet.
  */
 export const closeSocket = (socket: net.Socket): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    if (socket.closed) return resume(Effect.void)
-    socket.once("close", () => resume(Effect.void))
-    if ((socket as { encrypted?: boolean }).encrypted === true && socket.writableEnded && !socket.destroyed) {
-      const timer = setTimeout(() => socket.destroy(), tlsLingerMillis)
-      socket.once("close", () => clearTimeout(timer))
-      socket.resume()
-      return
-    }
-    socket.destroy()
-  })
+  Effect.async<void>((resume) => closeSocketThen(socket, () => resume(Effect.void)))
+
+/** `closeSocket` outside a fiber: `done` is called once the descriptor is closed. */
+export const closeSocketThen = (socket: net.Socket, done: () => void): void => {
+  if (socket.closed) return done()
+  socket.once("close", done)
+  if ((socket as { encrypted?: boolean }).encrypted === true && socket.writableEnded && !socket.destroyed) {
+    const timer = setTimeout(() => socket.destroy(), tlsLingerMillis)
+    socket.once("close", () => clearTimeout(timer))
+    socket.resume()
+    return
+  }
+  socket.destroy()
+}
 
 /** Resets a socket (RST, unsent data dropped) and waits until its descriptor is closed. */
 const resetSocket = (socket: net.Socket): Effect.Effect<void> =>
@@ -65,27 +68,71 @@ export const inetAddresses = (
     : fallbackRemote ?? Address.inet("0.0.0.0", 0)
 })
 
+const inetOf = (host: string | undefined, port: number | undefined): Address.Inet =>
+  Address.inet(host ?? "0.0.0.0", port ?? 0)
+
+/**
+ * A connected Node socket as a `TcpSocket`. The addresses are what the caller knows, or, for an
+ * inet socket, read from the socket on first use (Node's `getsockname`/`getpeername`, then
+ * cached): most connections never ask. A socket whose addresses may be needed after its peer
+ * has gone (a connection held before it is served) should have them read at once (`addresses`).
+ * The effects are built on first use; nothing per connection but this object.
+ */
+export class TcpSocketImpl<A extends Address.Address> implements Connection.TcpSocket<A> {
+  constructor(
+    readonly raw: net.Socket,
+    private local: A | undefined,
+    private remote: A | undefined
+  ) {}
+
+  /** Reads both addresses now (an inet socket), so that they survive the peer's departure. */
+  addresses(): this {
+    void this.localAddress
+    void this.remoteAddress
+    return this
+  }
+
+  get localAddress(): A {
+    return this.local ??= inetOf(this.raw.localAddress, this.raw.localPort) as A
+  }
+
+  get remoteAddress(): A {
+    return this.remote ??= inetOf(this.raw.remoteAddress, this.raw.remotePort) as A
+  }
+
+  get setNoDelay(): (on: boolean) => Effect.Effect<void> {
+    const socket = this.raw
+    return (on) =>
+      Effect.sync(() => {
+        if (!socket.destroyed) socket.setNoDelay(on)
+      })
+  }
+
+  get setKeepAlive(): (on: boolean, initialDelay?: Duration.DurationInput) => Effect.Effect<void> {
+    const socket = this.raw
+    return (on, initialDelay) =>
+      Effect.sync(() => {
+        if (!socket.destroyed) {
+          socket.setKeepAlive(on, initialDelay === undefined ? 0 : Duration.toMillis(Duration.decode(initialDelay)))
+        }
+      })
+  }
+
+  get reset(): Effect.Effect<void> {
+    return resetSocket(this.raw)
+  }
+
+  toJSON(): unknown {
+    return { _id: "effect-tcp/TcpSocket", localAddress: this.localAddress, remoteAddress: this.remoteAddress }
+  }
+}
+
 /** Wraps a connected Node socket as a `TcpSocket`. */
 export const makeTcpSocket = <A extends Address.Address>(
   socket: net.Socket,
   localAddress: A,
   remoteAddress: A
-): Connection.TcpSocket<A> => ({
-  localAddress,
-  remoteAddress,
-  raw: socket,
-  setNoDelay: (on) =>
-    Effect.sync(() => {
-      if (!socket.destroyed) socket.setNoDelay(on)
-    }),
-  setKeepAlive: (on, initialDelay) =>
-    Effect.sync(() => {
-      if (!socket.destroyed) {
-        socket.setKeepAlive(on, initialDelay === undefined ? 0 : Duration.toMillis(Duration.decode(initialDelay)))
-      }
-    }),
-  reset: resetSocket(socket)
-})
+): Connection.TcpSocket<A> => new TcpSocketImpl(socket, localAddress, remoteAddress)
 
 /** Where an attached socket keeps its connection, for the shared event listeners below. */
 const attachedKey: unique symbol = Symbol("effect-tcp/attached")
@@ -154,6 +201,16 @@ export const attachUnscoped = <A extends Address.Address>(
   socket.resume()
   return attached
 }
+
+/**
+ * `release`, then the socket closed, outside a fiber: the writer is closed (flushed), then the
+ * reader, then the socket is destroyed; `done` is called once its descriptor is closed.
+ */
+export const releaseThen = (attached: Attached<Address.Address>, done: () => void): void =>
+  attached.writer.closeThen(() => {
+    attached.reader.close()
+    closeSocketThen(attached.socket.raw, done)
+  })
 
 /** Closes an attached connection's writer (flushing), then its reader. */
 export const release = (attached: Attached<Address.Address>): Effect.Effect<void> =>

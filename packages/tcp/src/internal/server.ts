@@ -23,6 +23,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import { constVoid } from "effect/Function"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import type * as net from "node:net"
@@ -31,13 +32,15 @@ import type * as Connection from "../Connection.js"
 import type * as Server from "../Server.js"
 import { type InvalidArgument, type ListenError, ReadError, WriteError } from "../TcpError.js"
 import type * as WhereToListen from "../WhereToListen.js"
-import { type Attached, attachUnscoped, closeSocket, inetAddresses, makeTcpSocket, release } from "./connection.js"
+import { type Attached, attachUnscoped, closeSocket, release, releaseThen, TcpSocketImpl } from "./connection.js"
+import { ConnectionScope } from "./connectionScope.js"
 import * as metrics from "./metrics.js"
 import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
 import { type ServerConfig, serverConfig } from "./serverConfig.js"
 import { listen, type Listeners, removeOwnSocketFile } from "./serverListen.js"
 import { TlsAcceptor } from "./tls.js"
+import { recordsSpans } from "./tracing.js"
 import { invalidArgument, show, validate } from "./validate.js"
 
 /** `Server.TypeId`. */
@@ -57,8 +60,7 @@ const flatten = (text: string): void => {
 
 interface Accepted<A extends Address.Address> {
   readonly socket: net.Socket
-  readonly local: A
-  readonly remote: A
+  readonly tcpSocket: TcpSocketImpl<A>
 }
 
 /** A client that went away ends its connection normally: not a handler error. */
@@ -84,6 +86,8 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   private readonly unixLocal: A | undefined
   private readonly unixRemote = Address.unix("") as A
   private readonly tls: TlsAcceptor | undefined
+  /** Whether connections get spans: only when a tracer that records them is installed. */
+  private readonly tracing: boolean
 
   constructor(
     private readonly cfg: ServerConfig<E>,
@@ -91,8 +95,10 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     private readonly fibers: FiberSet.FiberSet<void, never>,
     private readonly run: (
       effect: Effect.Effect<void, never, Exclude<R, Scope.Scope>>
-    ) => Fiber.RuntimeFiber<void, never>
+    ) => Fiber.RuntimeFiber<void, never>,
+    private readonly runtime: Runtime.Runtime<Exclude<R, Scope.Scope>>
   ) {
+    this.tracing = recordsSpans(runtime.fiberRefs)
     this.unixLocal = cfg.plan._tag === "Unix" ? Address.unix(cfg.plan.path) as A : undefined
     this.tls = cfg.tls === undefined ? undefined : new TlsAcceptor(cfg.tls)
     this.admission = new Admission<Accepted<A>>({
@@ -117,15 +123,18 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     onConnection: (socket) => {
       // A held or turned-away socket has no reader yet: an error on it must not crash the process.
       socket.on("error", constVoid)
-      if (this.admission.closed || this.admission.drop) {
-        return this.admission.offer({ socket, local: this.unixRemote, remote: this.unixRemote })
+      const admission = this.admission
+      if (admission.closed || admission.drop) {
+        return admission.offer({ socket, tcpSocket: new TcpSocketImpl(socket, this.unixRemote, this.unixRemote) })
       }
       if (this.unixLocal !== undefined) {
-        return this.admission.offer({ socket, local: this.unixLocal, remote: this.unixRemote })
+        return admission.offer({ socket, tcpSocket: new TcpSocketImpl(socket, this.unixLocal, this.unixRemote) })
       }
-      // Read the addresses now (Node caches them): a held socket's peer may be gone when it is served.
-      const addresses = inetAddresses(socket)
-      this.admission.offer({ socket, local: addresses.local as A, remote: addresses.remote as A })
+      const tcpSocket = new TcpSocketImpl<A>(socket, undefined, undefined)
+      // Addresses are read on first use, except for a socket that will be held: its peer may be
+      // gone by the time it is served (Node caches them once read).
+      if (admission.live >= this.cfg.maxConnections || admission.waiting > 0) tcpSocket.addresses()
+      admission.offer({ socket, tcpSocket })
     },
     onError: (error) => {
       this.run(
@@ -155,20 +164,24 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     const tls = this.tls
     if (tls === undefined) return this.open(item)
     const raw = item.socket
-    tls.accept(raw, item.remote, (secure) => {
+    const tcpSocket = item.tcpSocket.addresses()
+    tls.accept(raw, tcpSocket.remoteAddress, (secure) => {
       if (this.admission.closed) {
         // The server closed during the handshake: no handler starts after `close`.
         secure.destroy()
         return this.releaseWhenClosed(raw)
       }
-      this.open({ socket: secure, local: item.local, remote: item.remote })
+      this.open({
+        socket: secure,
+        tcpSocket: new TcpSocketImpl(secure, tcpSocket.localAddress, tcpSocket.remoteAddress)
+      })
     }, (error) => {
       this.releaseWhenClosed(raw)
       if (error !== undefined) {
         this.run(
           Effect.logDebug("effect-tcp: TLS handshake failed", error).pipe(
             Effect.annotateLogs({
-              "effect-tcp.remote": Address.format(item.remote),
+              "effect-tcp.remote": Address.format(tcpSocket.remoteAddress),
               "effect-tcp.listen": this.cfg.target
             })
           )
@@ -187,7 +200,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
   private open(item: Accepted<A>): void {
     const socket = item.socket
     if (this.unixLocal === undefined) applySocketOptions(socket, this.cfg.socket)
-    const fiber = this.run(this.serve(item))
+    const fiber = this.tracing ? this.run(this.serve(item)) : this.serveUntraced(item)
     if (this.cfg.idleTimeout !== undefined) {
       socket.setTimeout(this.cfg.idleTimeout, () => fiber.unsafeInterruptAsFork(FiberId.none))
     }
@@ -196,6 +209,66 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
       socket.once("close", this.released)
       socket.destroy()
     })
+  }
+
+  /**
+   * One connection without a span (no tracer records them): the fiber is started with the
+   * handler's scope already in its context (no context rewrite, no `Effect.scoped`), a scope
+   * that exists only if the handler adds to it. Then, uninterruptibly: the scope is closed if it
+   * was used, the writer closed (flushing), the reader, the socket closed, and the verdict
+   * reported; the same order as `serve`.
+   */
+  private serveUntraced(item: Accepted<A>): Fiber.RuntimeFiber<void, never> {
+    const attached = attachUnscoped(item.tcpSocket, this.cfg.reader, this.cfg.writer, "server")
+    const scope = new ConnectionScope()
+    const runtime = this.runtime
+    const fiber = Runtime.runFork(
+      Runtime.make({
+        context: Context.add(runtime.context, Scope.Scope, scope),
+        fiberRefs: runtime.fiberRefs,
+        runtimeFlags: runtime.runtimeFlags
+      })
+    )(
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(
+          Effect.exit(restore(Effect.suspend(() => this.handler(attached)) as Effect.Effect<void, E>)),
+          (exit) => this.finishUntraced(attached, scope, exit, restore)
+        )
+      )
+    )
+    FiberSet.unsafeAdd(this.fibers, fiber)
+    return fiber
+  }
+
+  private finishUntraced(
+    attached: Attached<A>,
+    scope: ConnectionScope,
+    exit: Exit.Exit<void, E>,
+    restore: <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) => Effect.Effect<X, EX, RX>
+  ): Effect.Effect<void> {
+    // The client's address, for the report, while the socket can still tell it.
+    if (exit._tag === "Failure") void attached.socket.remoteAddress
+    const released = (result: Exit.Exit<void, E>) =>
+      Effect.async<void>((resume) =>
+        releaseThen(
+          attached as Attached<Address.Address>,
+          () =>
+            resume(
+              result._tag === "Success"
+                ? Effect.void
+                : restore(this.report(attached.socket.remoteAddress, result.cause))
+            )
+        )
+      )
+    if (!scope.used) return released(exit)
+    return Effect.flatMap(Effect.exit(scope.close(exit)), (closed) =>
+      released(
+        closed._tag === "Success"
+          ? exit
+          : exit._tag === "Failure"
+          ? Exit.failCause(Cause.sequential(exit.cause, closed.cause))
+          : closed
+      ))
   }
 
   /** A connection's socket is closed: its slot is free. */
@@ -223,7 +296,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
             flatten(span.traceId)
             flatten(span.spanId)
             const attached = attachUnscoped(
-              makeTcpSocket(item.socket, item.local, item.remote),
+              item.tcpSocket,
               this.cfg.reader,
               this.cfg.writer,
               "server"
@@ -250,7 +323,10 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     return {
       kind: "server",
       captureStackTrace: false,
-      attributes: { "effect-tcp.remote": Address.format(item.remote), "effect-tcp.local": Address.format(item.local) }
+      attributes: {
+        "effect-tcp.remote": Address.format(item.tcpSocket.remoteAddress),
+        "effect-tcp.local": Address.format(item.tcpSocket.localAddress)
+      }
     }
   }
 
@@ -284,7 +360,9 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
                     result
                   )
                 }
-                return result._tag === "Success" ? Effect.void : restore(this.report(item.remote, result.cause))
+                return result._tag === "Success"
+                  ? Effect.void
+                  : restore(this.report(item.tcpSocket.remoteAddress, result.cause))
               }))
         )
     )
@@ -428,7 +506,8 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
         const scope = yield* Effect.scope
         const fibers = yield* FiberSet.make<void, never>()
         const run = yield* FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>()
-        const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run)
+        const runtime = yield* Effect.runtime<Exclude<R, Scope.Scope>>()
+        const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run, runtime)
         yield* Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(restore(listen(cfg as ServerConfig<unknown>, server.listeners)), (listener) => {
             server.listening(listener)

@@ -259,6 +259,14 @@ export class WriterImpl implements Writer.Writer {
     this.finishClose()
   }
 
+  /** `close` for a caller outside a fiber: `done` is called once the writer is closed. */
+  closeThen(done: () => void): void {
+    if (this.closeDone) return done()
+    ;(this.closeWaiters ??= []).push(done)
+    if (!this.ending) this.startClose()
+    else this.finishClose()
+  }
+
   get close(): Effect.Effect<void> {
     return this.cachedClose ??= Effect.async<void>((resume) => {
       if (this.closeDone) return resume(Effect.void)
