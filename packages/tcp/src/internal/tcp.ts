@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
@@ -14,7 +15,17 @@ import * as Resolver from "../Resolver.js"
 import type * as Tcp from "../Tcp.js"
 import { type ConnectAttempt, ConnectError, type ConnectErrorReason, InvalidArgument } from "../TcpError.js"
 import * as WhereToConnect from "../WhereToConnect.js"
-import { attach, closeSocket, inetAddresses, makeTcpSocket } from "./connection.js"
+import {
+  attach,
+  type Attached,
+  attachUnscoped,
+  closeSocket,
+  closeSocketThen,
+  inetAddresses,
+  makeTcpSocket,
+  releaseThen,
+  TcpSocketImpl
+} from "./connection.js"
 import * as defaults from "./defaults.js"
 import { connectReason } from "./errno.js"
 import * as metrics from "./metrics.js"
@@ -26,8 +37,9 @@ import {
   socketConfig,
   writerConfig
 } from "./options.js"
+import type { ReaderConfig } from "./reader.js"
 import * as tlsInternal from "./tls.js"
-import { spanEvent } from "./tracing.js"
+import { recordsSpansIn, spanEvent } from "./tracing.js"
 import {
   checkDuration,
   checkHost,
@@ -38,6 +50,7 @@ import {
   timerMillis,
   validate
 } from "./validate.js"
+import type { WriterConfig } from "./writer.js"
 
 /** How long an attempt may take before the next address is tried (Node's `autoSelectFamilyAttemptTimeout`). */
 const attemptDelay = 250
@@ -153,7 +166,9 @@ const handshakes = (
   given: net.Socket | undefined,
   timeout: number,
   target: string,
-  attempts: Array<ConnectAttempt>
+  attempts: Array<ConnectAttempt>,
+  /** Called with the socket as soon as it is connected (before the fiber resumes), if given. */
+  adopt?: (socket: net.Socket) => void
 ): Effect.Effect<Connected, ConnectError> =>
   Effect.async<Connected, ConnectError>((resume) => {
     let current: net.Socket | undefined
@@ -204,6 +219,7 @@ const handshakes = (
         socket.off("close", onSocketClosed)
         open--
         current = undefined
+        if (adopt !== undefined) adopt(socket)
         settle(Effect.succeed({ socket, remote: endpoints[index]!.remote }))
       })
       if (index + 1 < endpoints.length) {
@@ -360,6 +376,64 @@ export const connectSock = <A extends Address.Address>(
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> =>
   traced(where, Effect.flatMap(validate(() => connectConfig(where, opts)), (cfg) => openSocket(where, cfg, opts)))
 
+/**
+ * What a directly connected socket's one scope finalizer releases: nothing yet, the socket while
+ * connecting, then the attached connection (writer, reader, socket, in that order).
+ */
+class Owned {
+  socket: net.Socket | undefined = undefined
+  attached: Attached<Address.Address> | undefined = undefined
+  readonly release: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const done = () => resume(Effect.void)
+    if (this.attached !== undefined) releaseThen(this.attached, done)
+    else if (this.socket !== undefined) closeSocketThen(this.socket, done)
+    else done()
+  })
+}
+
+/**
+ * The direct connect, for a literal IP or a Unix path with no `interrupt` option and no tracer
+ * recording spans: one scope finalizer registered first, then one callback-driven handshake (its
+ * canceller destroys the socket in progress); the connection is attached in the socket's
+ * `'connect'` callback, so whatever happens to the fiber the finalizer owns what was opened.
+ */
+const connectDirect = <A extends Address.Address>(
+  where: WhereToConnect.WhereToConnect<A>,
+  cfg: ConnectConfig,
+  reader: ReaderConfig,
+  writer: WriterConfig,
+  given: net.Socket | undefined,
+  scope: Scope.Scope
+): Effect.Effect<Connection.Connection<A>, ConnectError> => {
+  const plan = cfg.plan
+  const owned = new Owned()
+  const endpoint: Endpoint = plan._tag === "Unix"
+    ? { options: { path: plan.path }, remote: Address.unix(plan.path) }
+    : inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }])[0]
+  const adopt = (socket: net.Socket) => {
+    owned.socket = socket
+    if (plan._tag === "Inet") applySocketOptions(socket, cfg.socket)
+    const tcpSocket = plan._tag === "Unix"
+      ? new TcpSocketImpl<Address.Address>(socket, Address.unix(""), endpoint.remote)
+      : new TcpSocketImpl<Address.Address>(socket, undefined, endpoint.remote)
+    owned.attached = attachUnscoped(tcpSocket, reader, writer, "client")
+  }
+  return Effect.flatMap(
+    Scope.addFinalizer(scope, owned.release),
+    () =>
+      Effect.matchEffect(
+        handshakes([endpoint], given, cfg.timeout, WhereToConnect.format(where), [], adopt),
+        {
+          onFailure: (error) => {
+            metrics.connectFailed(error.reason)
+            return Effect.fail(error)
+          },
+          onSuccess: () => Effect.succeed(owned.attached as unknown as Connection.Connection<A>)
+        }
+      )
+  )
+}
+
 /** @internal */
 export const connect = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
@@ -372,15 +446,27 @@ const connectPlain = <A extends Address.Address>(
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
   Effect.flatMap(
-    traced(
-      where,
-      validate(() => ({ cfg: connectConfig(where, opts), reader: readerConfig(opts), writer: writerConfig(opts) }))
-        .pipe(Effect.flatMap(({ cfg, reader, writer }) =>
-          Effect.map(openSocket(where, cfg, opts), (socket) => ({ socket, reader, writer }))
-        ))
-    ),
-    ({ reader, socket, writer }) =>
-      attach(socket, reader, writer, "client")
+    validate(() => ({ cfg: connectConfig(where, opts), reader: readerConfig(opts), writer: writerConfig(opts) })),
+    ({ cfg, reader, writer }) =>
+      Effect.withFiberRuntime((fiber) => {
+        const plan = cfg.plan
+        if (
+          opts?.interrupt === undefined && (plan._tag === "Unix" || plan.literal) && !recordsSpansIn(fiber)
+        ) {
+          return connectDirect(
+            where,
+            cfg,
+            reader,
+            writer,
+            opts?.socket,
+            Context.unsafeGet(fiber.currentContext, Scope.Scope)
+          )
+        }
+        return Effect.flatMap(
+          traced(where, Effect.map(openSocket(where, cfg, opts), (socket) => ({ socket, reader, writer }))),
+          ({ reader, socket, writer }) => attach(socket, reader, writer, "client")
+        )
+      })
   )
 
 /** @internal */

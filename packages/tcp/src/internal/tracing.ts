@@ -6,6 +6,7 @@
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
@@ -19,6 +20,10 @@ const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
  * is not Effect's built-in one (a tracer was installed: OpenTelemetry, a test tracer, …). When
  * they would not, effect-tcp makes no span per connection (metrics are kept either way).
  */
+export const recordsSpansIn = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== builtInTracer
+
+/** `recordsSpansIn`, for a runtime's fiber refs. */
 export const recordsSpans = (refs: FiberRefs.FiberRefs): boolean =>
   FiberRefs.getOrDefault(refs, FiberRef.currentTracerEnabled) &&
   Context.get(FiberRefs.getOrDefault(refs, DefaultServices.currentServices), Tracer.Tracer) !== builtInTracer
