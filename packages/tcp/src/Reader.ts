@@ -203,8 +203,10 @@ export const StopConsumed = <X>(value: X, n: number): ChunkResult<X> => ({ _tag:
 export interface Reader {
   readonly [TypeId]: TypeId
   /**
-   * Up to `maxBytes` buffered bytes (default: all), as a copy; waits when none are buffered.
-   * `none` at end of stream.
+   * Up to `maxBytes` buffered bytes (default: all); waits when none are buffered. `none` at end
+   * of stream. The array is the caller's: the reader never touches consumed bytes again (it is a
+   * view of the received chunk when the bytes lie in one and fill at least half of it, else a
+   * copy).
    *
    * Fails with: `InvalidArgument` when `maxBytes` is not a non-negative integer (nothing is
    * consumed); `ReadError` `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
@@ -296,6 +298,12 @@ export interface Reader {
    * consumed), `Consumed(n)` (call again with the rest and the next lines once more bytes have
    * arrived), `Stop(value)`, `StopConsumed(value, n)` (the lines after the first `n` stay
    * buffered for the next read). Lines are limited by `maxLineLength` as in `readLine`.
+   *
+   * Interruption: every batch already handed to `handle` is consumed (as far as its answer
+   * said); interrupted while waiting for more bytes, it consumes nothing more.
+   *
+   * Fails with: `"LineTooLong"` (after the lines before the long one were handed over),
+   * `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readLineChunks<X>(
     handle: (lines: ReadonlyArray<string>) => ChunkResult<X>

@@ -409,7 +409,7 @@ const connectDirect = <A extends Address.Address>(
   const owned = new Owned()
   const endpoint: Endpoint = plan._tag === "Unix"
     ? { options: { path: plan.path }, remote: Address.unix(plan.path) }
-    : inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }])[0]
+    : inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }])[0]!
   const adopt = (socket: net.Socket) => {
     owned.socket = socket
     if (plan._tag === "Inet") applySocketOptions(socket, cfg.socket)
