@@ -20,7 +20,7 @@ import type * as Tcp from "../Tcp.js"
 import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError, WriteError } from "../TcpError.js"
 import type * as Tls from "../Tls.js"
 import type * as WhereToConnect from "../WhereToConnect.js"
-import { attach, closeSocket } from "./connection.js"
+import { attach, closeSocket, makeTcpSocket } from "./connection.js"
 import * as defaults from "./defaults.js"
 import { codeOf, handshakeReason } from "./errno.js"
 import * as metrics from "./metrics.js"
@@ -494,7 +494,7 @@ const waitClosed = (raw: net.Socket, secure: tls.TLSSocket | undefined): Effect.
 const tlsTcpSocket = <A extends Address.Address>(
   plain: Connection.TcpSocket<A>,
   secure: tls.TLSSocket
-): Connection.TcpSocket<A> => ({ ...plain, raw: secure })
+): Connection.TcpSocket<A> => makeTcpSocket(secure, plain.localAddress, plain.remoteAddress)
 
 type ConnectSock = <A extends Address.Address>(
   where: WhereToConnect.WhereToConnect<A>,
