@@ -14,6 +14,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { constVoid } from "effect/Function"
+import cluster from "node:cluster"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
@@ -189,6 +190,10 @@ const bindUnix = (
   listeners: Listeners
 ): Effect.Effect<net.Server, unknown> =>
   Effect.gen(function*() {
+    // In a node:cluster worker the primary binds the path and shares that one listener with every
+    // worker asking for the same path (ServerCluster has replaced a stale file first): bind the path
+    // itself, as a temporary name per worker would give each worker a listener of its own.
+    if (cluster.isWorker) return yield* bindOnce({ _tag: "Unix", path }, backlog, listeners)
     const temporary = temporaryName(path)
     // A directory so long that no temporary name fits: bind the path itself.
     if (temporary === undefined) return yield* bindOnce({ _tag: "Unix", path }, backlog, listeners)
