@@ -283,12 +283,45 @@ export class ServerClusterError extends Data.TaggedError("ServerClusterError")<{
 }> {}
 
 /**
+ * Why a frame was rejected: `"FrameTooLong"` when its length exceeds `maxFrameLength`,
+ * `"InvalidLength"` when the length field plus `lengthAdjustment` is negative (on reads), or a
+ * frame's length does not fit the length field (on writes).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type FrameErrorReason = "FrameTooLong" | "InvalidLength"
+
+/**
+ * A frame was rejected. `announced` is the value of the length field (what the peer announced,
+ * or what a write would have announced), `length` the number of bytes after the header that it
+ * means (`announced + lengthAdjustment`). On a read, nothing was consumed: the header is still in
+ * the reader's buffer, and reading again fails again (close the connection).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class FrameError extends Data.TaggedError("FrameError")<{
+  readonly reason: FrameErrorReason
+  readonly announced: number
+  readonly length: number
+  readonly maxFrameLength: number
+}> {
+  /** @since 0.2.0 */
+  override get message(): string {
+    return this.reason === "FrameTooLong"
+      ? `frame of ${this.length} bytes exceeds the maximum of ${this.maxFrameLength} (length field ${this.announced})`
+      : `invalid frame length: length field ${this.announced} means ${this.length} bytes`
+  }
+}
+
+/**
  * Any error of effect-tcp.
  *
  * @since 0.1.0
  * @category models
  */
-export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument | TlsError
+export type TcpError = ConnectError | ReadError | WriteError | ListenError | InvalidArgument | TlsError | FrameError
 
 const describeCause = (cause: unknown): string => {
   if (cause === undefined) return ""

@@ -91,6 +91,8 @@ const tooLarge = (limit: ReadLimit, value: number, wanted: string): Exit.Exit<ne
 export class ReaderImpl implements Reader.Reader {
   readonly [TypeId]: Reader.TypeId = TypeId
 
+  // Buffered bytes are never moved or overwritten while unconsumed (`Framing.forEachFrame` hands
+  // out views of them that must stay valid until consumed; test/Framing.test.ts checks it).
   private chunks: Array<Buffer> = []
   /** Index of the first chunk still holding unread bytes. */
   private head = 0
