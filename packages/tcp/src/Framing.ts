@@ -402,8 +402,13 @@ export const writeInt64: IntWrite<bigint> = intWrite("int64")
  * @category frames
  */
 export const readFrame: {
-  (options?: LengthDelimitedOptions): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument>
-  (reader: Reader, options?: LengthDelimitedOptions): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument>
+  (
+    options?: LengthDelimitedOptions
+  ): (reader: Reader) => Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument>
+  (
+    reader: Reader,
+    options?: LengthDelimitedOptions
+  ): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument>
 } = dual(isReaderFirst, (reader: Reader, options?: LengthDelimitedOptions) => internal.readFrame(reader, options))
 
 /**
@@ -492,8 +497,15 @@ export const forEachFrame = <E, R>(
  * @category frames
  */
 export const writeFrame: {
-  (frame: Uint8Array, options?: LengthDelimitedOptions): (writer: Writer) => Effect.Effect<void, WriteError | FrameError | InvalidArgument>
-  (writer: Writer, frame: Uint8Array, options?: LengthDelimitedOptions): Effect.Effect<void, WriteError | FrameError | InvalidArgument>
+  (
+    frame: Uint8Array,
+    options?: LengthDelimitedOptions
+  ): (writer: Writer) => Effect.Effect<void, WriteError | FrameError | InvalidArgument>
+  (
+    writer: Writer,
+    frame: Uint8Array,
+    options?: LengthDelimitedOptions
+  ): Effect.Effect<void, WriteError | FrameError | InvalidArgument>
 } = dual(
   (args) => typeof args[0] === "object" && args[0] !== null && !(args[0] instanceof Uint8Array),
   (writer: Writer, frame: Uint8Array, options?: LengthDelimitedOptions) => internal.writeFrame(writer, frame, options)

@@ -71,7 +71,9 @@ const refEncode = (l: Layout, f: RefFrame): { wire: Buffer; decoded: Buffer } =>
   if (l.lengthFieldLength === 8) {
     l.endian === "big" ? field.writeBigUInt64BE(BigInt(value)) : field.writeBigUInt64LE(BigInt(value))
   } else {
-    l.endian === "big" ? field.writeUIntBE(value, 0, l.lengthFieldLength) : field.writeUIntLE(value, 0, l.lengthFieldLength)
+    l.endian === "big"
+      ? field.writeUIntBE(value, 0, l.lengthFieldLength)
+      : field.writeUIntLE(value, 0, l.lengthFieldLength)
   }
   const wire = Buffer.concat([f.prefix, field, f.body])
   return { wire, decoded: wire.subarray(l.numSkip) }
@@ -116,7 +118,9 @@ const readAllWith = (method: Method, reader: Reader.Reader, options: Framing.Len
         }))
         break
       case "frames":
-        exit = yield* Effect.exit(Stream.runForEach(Framing.frames(reader, options), (f) => Effect.sync(() => got.push(hex(f)))))
+        exit = yield* Effect.exit(
+          Stream.runForEach(Framing.frames(reader, options), (f) => Effect.sync(() => got.push(hex(f))))
+        )
         break
       case "forEachFrame": {
         let k = 0
@@ -325,14 +329,46 @@ describe("Framing", () => {
   describe("exact reads and integers, any chunking", () => {
     type Kind = "uint8" | "int8" | "uint16" | "int16" | "uint32" | "int32" | "uint64" | "int64"
     const intValue: fc.Arbitrary<{ kind: Kind; endian: "big" | "little"; value: number | bigint }> = fc.oneof(
-      fc.record({ kind: fc.constant<Kind>("uint8"), endian: fc.constant("big" as const), value: fc.integer({ min: 0, max: 255 }) }),
-      fc.record({ kind: fc.constant<Kind>("int8"), endian: fc.constant("big" as const), value: fc.integer({ min: -128, max: 127 }) }),
-      fc.record({ kind: fc.constant<Kind>("uint16"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.integer({ min: 0, max: 0xffff }) }),
-      fc.record({ kind: fc.constant<Kind>("int16"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.integer({ min: -0x8000, max: 0x7fff }) }),
-      fc.record({ kind: fc.constant<Kind>("uint32"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.integer({ min: 0, max: 0xffffffff }) }),
-      fc.record({ kind: fc.constant<Kind>("int32"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.integer({ min: -0x80000000, max: 0x7fffffff }) }),
-      fc.record({ kind: fc.constant<Kind>("uint64"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
-      fc.record({ kind: fc.constant<Kind>("int64"), endian: fc.constantFrom("big" as const, "little" as const), value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }) })
+      fc.record({
+        kind: fc.constant<Kind>("uint8"),
+        endian: fc.constant("big" as const),
+        value: fc.integer({ min: 0, max: 255 })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("int8"),
+        endian: fc.constant("big" as const),
+        value: fc.integer({ min: -128, max: 127 })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("uint16"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.integer({ min: 0, max: 0xffff })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("int16"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.integer({ min: -0x8000, max: 0x7fff })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("uint32"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.integer({ min: 0, max: 0xffffffff })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("int32"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.integer({ min: -0x80000000, max: 0x7fffffff })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("uint64"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })
+      }),
+      fc.record({
+        kind: fc.constant<Kind>("int64"),
+        endian: fc.constantFrom("big" as const, "little" as const),
+        value: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+      })
     )
     const refInt = ({ endian, kind, value }: { kind: Kind; endian: "big" | "little"; value: number | bigint }) => {
       const width = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8 }[kind]
@@ -340,8 +376,11 @@ describe("Framing", () => {
       const le = endian === "little"
       if (kind === "uint64") le ? b.writeBigUInt64LE(value as bigint) : b.writeBigUInt64BE(value as bigint)
       else if (kind === "int64") le ? b.writeBigInt64LE(value as bigint) : b.writeBigInt64BE(value as bigint)
-      else if (kind.startsWith("u")) le ? b.writeUIntLE(value as number, 0, width) : b.writeUIntBE(value as number, 0, width)
-      else le ? b.writeIntLE(value as number, 0, width) : b.writeIntBE(value as number, 0, width)
+      else if (kind.startsWith("u")) {
+        le
+          ? b.writeUIntLE(value as number, 0, width)
+          : b.writeUIntBE(value as number, 0, width)
+      } else le ? b.writeIntLE(value as number, 0, width) : b.writeIntBE(value as number, 0, width)
       return b
     }
     const readers = {
@@ -365,7 +404,12 @@ describe("Framing", () => {
             const reading = yield* Effect.fork(Effect.gen(function*() {
               const got: Array<number | bigint> = []
               for (const v of values) {
-                got.push(yield* (readers[v.kind] as (r: Reader.Reader, e?: "big" | "little") => Effect.Effect<number | bigint, unknown>)(reader, v.endian))
+                got.push(
+                  yield* (readers[v.kind] as (
+                    r: Reader.Reader,
+                    e?: "big" | "little"
+                  ) => Effect.Effect<number | bigint, unknown>)(reader, v.endian)
+                )
               }
               const end = yield* Framing.readUint32OrNone(reader)
               return { got, end }
@@ -380,24 +424,34 @@ describe("Framing", () => {
 
     it.live("readExactlyOrNone: records until a clean end, UnexpectedEof only inside one", () =>
       property(
-        [fc.integer({ min: 1, max: 9 }), fc.uint8Array({ maxLength: 100 }), fc.array(fc.nat({ max: 100 }), { maxLength: 15 }), pauses],
+        [
+          fc.integer({ min: 1, max: 9 }),
+          fc.uint8Array({ maxLength: 100 }),
+          fc.array(fc.nat({ max: 100 }), { maxLength: 15 }),
+          pauses
+        ],
         (n, data, cuts, yields) =>
           Effect.gen(function*() {
             const reader = makeReader({ bufferSize: 8 })
-            const reading = yield* Effect.fork(Effect.gen(function*() {
-              const got: Array<string> = []
-              for (let i = 0; i < 200; i++) {
-                const record = yield* Framing.readExactlyOrNone(reader, n)
-                if (Option.isNone(record)) return { got, error: undefined }
-                got.push(hex(record.value))
-              }
-              return { got, error: undefined }
-            }).pipe(Effect.catchAll((error) => Effect.succeed({ got: [] as Array<string>, error }))))
+            const reading = yield* Effect.fork(
+              Effect.gen(function*() {
+                const got: Array<string> = []
+                for (let i = 0; i < 200; i++) {
+                  const record = yield* Framing.readExactlyOrNone(reader, n)
+                  if (Option.isNone(record)) return { got, error: undefined }
+                  got.push(hex(record.value))
+                }
+                return { got, error: undefined }
+              }).pipe(Effect.catchAll((error) => Effect.succeed({ got: [] as Array<string>, error })))
+            )
             yield* feed(reader, cut(data, cuts), yields)
             const result = yield* Fiber.join(reading)
             const whole = Math.floor(data.byteLength / n)
             if (data.byteLength % n === 0) {
-              assert.deepStrictEqual(result.got, Array.from({ length: whole }, (_, i) => hex(data.subarray(i * n, i * n + n))))
+              assert.deepStrictEqual(
+                result.got,
+                Array.from({ length: whole }, (_, i) => hex(data.subarray(i * n, i * n + n)))
+              )
             } else {
               assert.instanceOf(result.error, ReadError)
               assert.strictEqual((result.error as ReadError).reason, "UnexpectedEof")
@@ -523,7 +577,14 @@ describe("Framing", () => {
         const conn = yield* Tcp.connect(where(server.port))
         const peer = yield* accept(server)
         const bodies = Array.from({ length: 2000 }, (_, i) => Buffer.alloc(i % 97, i & 0xff))
-        const wire = Buffer.concat(bodies.map((b) => refEncode({ lengthFieldOffset: 0, lengthFieldLength: 4, endian: "big", lengthAdjustment: 0, numSkip: 4 }, { prefix: new Uint8Array(0), body: b }).wire))
+        const wire = Buffer.concat(
+          bodies.map((b) =>
+            refEncode({ lengthFieldOffset: 0, lengthFieldLength: 4, endian: "big", lengthAdjustment: 0, numSkip: 4 }, {
+              prefix: new Uint8Array(0),
+              body: b
+            }).wire
+          )
+        )
         const echoed = yield* Effect.fork(readToEnd(peer))
         yield* Effect.fork(writeChunksThenEnd(peer, cut(wire, [1, 5, 100, 1000, 5000, 20000, 60000])))
         yield* Framing.frames(conn.reader).pipe(Stream.run(Framing.frameSink(conn.writer)))

@@ -43,7 +43,10 @@ const checkReader = (reader: unknown): InvalidArgument | undefined =>
 const checkEndian = (endian: unknown): InvalidArgument | undefined =>
   endian === undefined || endian === "big" || endian === "little"
     ? undefined
-    : new InvalidArgument({ argument: "endian", message: `endian: expected "big" or "little", got ${describe(endian)}` })
+    : new InvalidArgument({
+      argument: "endian",
+      message: `endian: expected "big" or "little", got ${describe(endian)}`
+    })
 
 // -----------------------------------------------------------------------------------------------
 // Exact reads
@@ -148,7 +151,16 @@ const ranges = {
 
 export type IntKind = keyof typeof ranges
 
-const widths: Record<IntKind, number> = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8 }
+const widths: Record<IntKind, number> = {
+  uint8: 1,
+  int8: 1,
+  uint16: 2,
+  int16: 2,
+  uint32: 4,
+  int32: 4,
+  uint64: 8,
+  int64: 8
+}
 
 /** Encodes a validated integer of `kind` into a new buffer. */
 const encodeInt = (kind: IntKind, value: number | bigint, endian: Framing.Endian): Buffer => {
@@ -252,7 +264,9 @@ export const frameConfig = (
   const known = configs.get(options)
   if (known !== undefined) return known
   const offset = options.lengthFieldOffset ?? 0
-  if (!isCount(offset)) return invalidError("lengthFieldOffset", `expected a non-negative integer, got ${describe(offset)}`)
+  if (!isCount(offset)) {
+    return invalidError("lengthFieldOffset", `expected a non-negative integer, got ${describe(offset)}`)
+  }
   if (offset > 65536) return invalidError("lengthFieldOffset", `expected at most 65536, got ${offset}`)
   const fieldLength = options.lengthFieldLength ?? 4
   if (fieldLength !== 1 && fieldLength !== 2 && fieldLength !== 3 && fieldLength !== 4 && fieldLength !== 8) {
@@ -268,7 +282,10 @@ export const frameConfig = (
   const headerLength = offset + fieldLength
   const numSkip = options.numSkip ?? headerLength
   if (!isCount(numSkip) || numSkip > headerLength) {
-    return invalidError("numSkip", `expected an integer from 0 to the header length ${headerLength}, got ${describe(numSkip)}`)
+    return invalidError(
+      "numSkip",
+      `expected an integer from 0 to the header length ${headerLength}, got ${describe(numSkip)}`
+    )
   }
   const maxFrameLength = options.maxFrameLength ?? defaultMaxFrameLength
   if (!isCount(maxFrameLength)) {
@@ -382,18 +399,21 @@ const slowFrame = (
   config: FrameConfig,
   keep: boolean
 ): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError> =>
-  Effect.flatMap(reader.peek(config.headerLength), (header): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError> => {
-    // Too few bytes before the end of stream: none when there were none, UnexpectedEof otherwise.
-    if (Option.isNone(header)) return exactlyOrNone(reader, config.headerLength)
-    const length = bodyLength(config, lengthField(config, header.value, config.offset))
-    if (typeof length !== "number") return Exit.fail(length)
-    const total = config.headerLength + length
-    const read = keep ? reader.peek(total) : Effect.map(reader.readExactly(total), Option.some)
-    return Effect.flatMap(read, (frame) => {
-      if (Option.isNone(frame)) return reader.readExactly(total) as Effect.Effect<never, ReadError>
-      return Exit.succeed(Option.some(config.numSkip === 0 ? frame.value : frame.value.subarray(config.numSkip)))
-    })
-  })
+  Effect.flatMap(
+    reader.peek(config.headerLength),
+    (header): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError> => {
+      // Too few bytes before the end of stream: none when there were none, UnexpectedEof otherwise.
+      if (Option.isNone(header)) return exactlyOrNone(reader, config.headerLength)
+      const length = bodyLength(config, lengthField(config, header.value, config.offset))
+      if (typeof length !== "number") return Exit.fail(length)
+      const total = config.headerLength + length
+      const read = keep ? reader.peek(total) : Effect.map(reader.readExactly(total), Option.some)
+      return Effect.flatMap(read, (frame) => {
+        if (Option.isNone(frame)) return reader.readExactly(total) as Effect.Effect<never, ReadError>
+        return Exit.succeed(Option.some(config.numSkip === 0 ? frame.value : frame.value.subarray(config.numSkip)))
+      })
+    }
+  )
 
 export const readFrame = (
   reader: Reader.Reader,
@@ -419,33 +439,35 @@ export const frames = (
   reader: Reader.Reader,
   options: Framing.LengthDelimitedOptions | undefined
 ): Stream.Stream<Uint8Array, ReadError | FrameError | InvalidArgument> =>
-  Stream.unwrap(Effect.suspend((): Effect.Effect<Stream.Stream<Uint8Array, ReadError | FrameError>, InvalidArgument> => {
-    const bad = checkReader(reader)
-    if (bad !== undefined) return Exit.fail(bad)
-    const config = frameConfig(options)
-    if (config instanceof InvalidArgument) return Exit.fail(config)
-    const scan = new ChunkScan(config, false, Infinity)
-    // Each pull emits every complete frame of the head chunk at once; a frame spanning chunks
-    // is read alone.
-    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError | FrameError> = Effect.flatMap(
-      reader.readChunks(scan.handle),
-      (end) => {
-        if (end._tag === "Eof") return Exit.succeed(emptyChunk)
-        if (scan.error !== undefined) return Exit.fail(scan.error)
-        if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Chunk.unsafeFromArray(scan.frames))
-        return Effect.map(
-          slowFrame(reader, config, false),
-          (frame) => Option.isNone(frame) ? emptyChunk : Chunk.of(frame.value)
-        )
-      }
-    )
-    const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ReadError | FrameError, unknown, void, unknown> =
-      Channel.flatMap(
-        Channel.fromEffect(pull),
-        (chunk) => Chunk.isEmpty(chunk) ? Channel.void : Channel.flatMap(Channel.write(chunk), () => loop)
+  Stream.unwrap(
+    Effect.suspend((): Effect.Effect<Stream.Stream<Uint8Array, ReadError | FrameError>, InvalidArgument> => {
+      const bad = checkReader(reader)
+      if (bad !== undefined) return Exit.fail(bad)
+      const config = frameConfig(options)
+      if (config instanceof InvalidArgument) return Exit.fail(config)
+      const scan = new ChunkScan(config, false, Infinity)
+      // Each pull emits every complete frame of the head chunk at once; a frame spanning chunks
+      // is read alone.
+      const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError | FrameError> = Effect.flatMap(
+        reader.readChunks(scan.handle),
+        (end) => {
+          if (end._tag === "Eof") return Exit.succeed(emptyChunk)
+          if (scan.error !== undefined) return Exit.fail(scan.error)
+          if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Chunk.unsafeFromArray(scan.frames))
+          return Effect.map(
+            slowFrame(reader, config, false),
+            (frame) => Option.isNone(frame) ? emptyChunk : Chunk.of(frame.value)
+          )
+        }
       )
-    return Exit.succeed(Stream.fromChannel(loop))
-  }))
+      const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ReadError | FrameError, unknown, void, unknown> =
+        Channel.flatMap(
+          Channel.fromEffect(pull),
+          (chunk) => Chunk.isEmpty(chunk) ? Channel.void : Channel.flatMap(Channel.write(chunk), () => loop)
+        )
+      return Exit.succeed(Stream.fromChannel(loop))
+    })
+  )
 
 /** Consumes `n` bytes that are known to be buffered. */
 const skip = (reader: Reader.Reader, n: number): Effect.Effect<unknown, ReadError> =>
@@ -538,7 +560,10 @@ export const encodeFrame = (
   if (!(frame instanceof Uint8Array)) return invalidError("frame", `expected a Uint8Array, got ${describe(frame)}`)
   const kept = config.headerLength - config.numSkip
   if (frame.byteLength < kept) {
-    return invalidError("frame", `expected at least the ${kept} header bytes the framing keeps, got ${frame.byteLength} bytes`)
+    return invalidError(
+      "frame",
+      `expected at least the ${kept} header bytes the framing keeps, got ${frame.byteLength} bytes`
+    )
   }
   const body = frame.subarray(kept)
   const length = body.byteLength
