@@ -34,7 +34,7 @@
  * @module
  */
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
 import { hasProperty } from "effect/Predicate"
@@ -478,3 +478,59 @@ export const lines = (reader: Reader): Stream.Stream<string, ReadError> => reade
  * @category streams
  */
 export const stream = (reader: Reader): Stream.Stream<Uint8Array, ReadError> => reader.stream
+
+/**
+ * The result of `readUntilString`: as {@link ReadUntilResult}, with the bytes decoded as UTF-8
+ * (an invalid sequence is U+FFFD).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ReadUntilStringResult =
+  | { readonly _tag: "Found"; readonly text: string }
+  | { readonly _tag: "EofWithoutDelimiter"; readonly text: string }
+  | { readonly _tag: "Eof" }
+
+const eofString: ReadUntilStringResult = { _tag: "Eof" }
+
+const utf8 = (bytes: Uint8Array): string =>
+  (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString("utf8")
+
+/**
+ * The text up to a delimiter, decoded as UTF-8: `readUntil` without a `TextDecoder` per use.
+ *
+ * Interruption: consumes nothing (as `readUntil`). Fails with: as {@link Reader.readUntil}
+ * (`"LineTooLong"` past `maxLength`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader } from "effect-tcp"
+ *
+ * // A NUL-terminated string
+ * const cString = (reader: Reader.Reader) =>
+ *   Effect.map(Reader.readUntilString(reader, "\0", { maxLength: 4096 }), (r) => r._tag === "Eof" ? undefined : r.text)
+ * ```
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const readUntilString: {
+  (
+    delimiter: string | Uint8Array,
+    options?: ReadUntilOptions
+  ): (reader: Reader) => Effect.Effect<ReadUntilStringResult, ReadError>
+  (
+    reader: Reader,
+    delimiter: string | Uint8Array,
+    options?: ReadUntilOptions
+  ): Effect.Effect<ReadUntilStringResult, ReadError>
+} = dual(
+  (args) => typeof args[0] === "object" && args[0] !== null && TypeId in args[0],
+  (reader: Reader, delimiter: string | Uint8Array, options?: ReadUntilOptions) =>
+    Effect.map(
+      reader.readUntil(delimiter, options),
+      (result): ReadUntilStringResult =>
+        result._tag === "Eof" ? eofString : { _tag: result._tag, text: utf8(result.bytes) }
+    )
+)

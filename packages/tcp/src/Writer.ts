@@ -28,13 +28,14 @@
  * @since 0.1.0
  * @module
  */
+import type * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
-import type * as Sink from "effect/Sink"
+import * as Sink from "effect/Sink"
 import * as internal from "./internal/writer.js"
-import type { WriteError } from "./TcpError.js"
+import { InvalidArgument, type WriteError } from "./TcpError.js"
 
 /**
  * @since 0.1.0
@@ -174,3 +175,40 @@ export const flushed = (writer: Writer): Effect.Effect<void, WriteError> => writ
  * @category lifecycle
  */
 export const close = (writer: Writer): Effect.Effect<void> => writer.close
+
+/**
+ * A sink that writes every string it receives as a line (followed by LF): the counterpart of
+ * `reader.lines`, so `reader.lines.pipe(Stream.run(Writer.lineSink(writer)))` copies lines with
+ * their line breaks (`writer.sink` writes the strings as they are). The lines of one chunk leave
+ * in one write. It does not close the writer.
+ *
+ * Fails with: `InvalidArgument` for an element that is not a string (nothing of its chunk is
+ * written), the writer's `WriteError`s.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { type Address, type Connection, Writer } from "effect-tcp"
+ *
+ * // A line echo server's handler
+ * const echo = (conn: Connection.Connection<Address.Inet>) => conn.reader.lines.pipe(Stream.run(Writer.lineSink(conn.writer)))
+ * ```
+ *
+ * @since 0.2.0
+ * @category sinks
+ */
+export const lineSink = (writer: Writer): Sink.Sink<void, string, never, WriteError | InvalidArgument> =>
+  Sink.forEachChunk((lines: Chunk.Chunk<string>) =>
+    Effect.suspend((): Effect.Effect<void, WriteError | InvalidArgument> => {
+      let text = ""
+      for (const line of lines) {
+        if (typeof line !== "string") {
+          return Effect.fail(
+            new InvalidArgument({ argument: "line", message: `line: expected a string, got ${typeof line}` })
+          )
+        }
+        text += line + "\n"
+      }
+      return text.length === 0 ? Effect.void : writer.write(text)
+    })
+  )
