@@ -133,4 +133,33 @@ describe("examples", () => {
         "reconnect: done after 3 connections"
       ])
     }))
+
+  it.live("messages: a length-prefixed Schema message protocol", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("messages")
+      expectClean("messages", run)
+      expectLines(run, [
+        /^key-value server listening on 127\.0\.0\.1:\d+$/,
+        "Put language=effect -> Ok",
+        "Get language -> Value effect",
+        "Get missing -> Value <none>",
+        "Delete -> Error: frame 3: bad request",
+        "Get language again -> Value effect",
+        "messages: done"
+      ])
+    }))
+
+  it.live("proxy: a TCP proxy with Copy.bidirectional, a half-close passed through", () =>
+    Effect.gen(function*() {
+      const run = yield* runExample("proxy")
+      expectClean("proxy", run)
+      expectLines(run, [
+        "client got: HELLO",
+        "client got: THROUGH",
+        "client got: THE PROXY",
+        "client got: upstream saw 3 lines, then your end of stream",
+        "proxy: 24 bytes to upstream, 70 bytes back",
+        "proxy: done"
+      ])
+    }))
 })
