@@ -360,8 +360,8 @@ const copyOf = (view: Uint8Array, start: number, end: number): Buffer => {
  */
 class ChunkScan {
   frames: Array<Uint8Array> = []
-  /** Offsets in the chunk where each frame ends (for consuming up to a processed frame). */
-  ends: Array<number> = []
+  /** Where the scanned chunk starts in its ArrayBuffer: a frame ends at its view's end minus this. */
+  base = 0
   consumed = 0
   error: FrameError | undefined = undefined
   constructor(readonly config: FrameConfig, readonly views: boolean, readonly max: number) {}
@@ -370,26 +370,41 @@ class ChunkScan {
     const config = this.config
     this.error = undefined
     const frames: Array<Uint8Array> = []
-    const ends: Array<number> = []
+    const size = view.byteLength
+    const header = config.headerLength
+    const fourByteBigEndian = config.fieldLength === 4 && !config.little
     let at = 0
-    while (frames.length < this.max && view.byteLength - at >= config.headerLength) {
-      const length = bodyLength(config, lengthField(config, view, at + config.offset))
+    while (frames.length < this.max && size - at >= header) {
+      const field = at + config.offset
+      const announced = fourByteBigEndian
+        ? view[field] * 0x1000000 + ((view[field + 1] << 16) | (view[field + 2] << 8) | view[field + 3])
+        : lengthField(config, view, field)
+      const length = bodyLength(config, announced)
       if (typeof length !== "number") {
         if (frames.length === 0) this.error = length
         break
       }
-      const end = at + config.headerLength + length
-      if (end > view.byteLength) break
-      frames.push(this.views ? view.subarray(at + config.numSkip, end) : copyOf(view, at + config.numSkip, end))
-      ends.push(end)
+      const end = at + header + length
+      if (end > size) break
+      const start = at + config.numSkip
+      // A plain Uint8Array view costs less than a Buffer's `subarray`.
+      frames.push(
+        this.views ? new Uint8Array(view.buffer, view.byteOffset + start, end - start) : copyOf(view, start, end)
+      )
       at = end
     }
     this.frames = frames
-    this.ends = ends
+    this.base = view.byteOffset
     this.consumed = at
     if (this.error !== undefined || frames.length === 0) return Reader.StopConsumed(Slow, 0)
     // Copies are consumed now; views only once their handlers have run.
     return Reader.StopConsumed(undefined, this.views ? 0 : at)
+  }
+
+  /** Bytes from the scanned chunk's start to the end of frame `i`. */
+  endOf(i: number): number {
+    const frame = this.frames[i]
+    return frame.byteOffset + frame.byteLength - this.base
   }
 }
 
@@ -520,7 +535,7 @@ export const forEachFrame = <E, R>(
     // or was interrupted (and those after it) stay buffered.
     const batch: Effect.Effect<void, E, R> = Effect.suspend(() => {
       done = 0
-      return Effect.onExit(runFrom(0), () => Effect.ignore(skip(reader, done === 0 ? 0 : scan.ends[done - 1])))
+      return Effect.onExit(runFrom(0), () => Effect.ignore(skip(reader, done === 0 ? 0 : scan.endOf(done - 1))))
     })
     const one = (frame: Uint8Array): Effect.Effect<void, E, R> => {
       const effect = f(frame)
