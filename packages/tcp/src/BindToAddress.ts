@@ -2,8 +2,8 @@
  * Which local address a server binds: Async's `Tcp.Bind_to_address`.
  *
  * Values are plain data (`Data.TaggedEnum`, structural `Equal`/`Hash`). The IP of `Address` is
- * checked when the server starts: anything but an IPv4 or IPv6 literal fails `Server.make` with
- * `InvalidArgument`; these constructors never throw.
+ * checked when the server starts: anything but an IPv4 or IPv6 literal or a host name fails
+ * `Server.make` with `InvalidArgument`; these constructors never throw.
  *
  * @since 0.1.0
  * @module
@@ -18,7 +18,10 @@ import * as Data from "effect/Data"
  * @category models
  */
 export type BindToAddress = Data.TaggedEnum<{
-  /** One IPv4 or IPv6 address (`"10.0.0.1"`, `"::1"`, `"fe80::1%eth0"`). */
+  /**
+   * One IPv4 or IPv6 address (`"10.0.0.1"`, `"::1"`, `"fe80::1%eth0"`), or a host name
+   * (`"localhost"`), resolved once when the server starts listening.
+   */
   Address: { readonly ip: string }
   /** Every address: dual-stack `::`, falling back to `0.0.0.0` where IPv6 is off. */
   AllAddresses: {}
@@ -53,7 +56,12 @@ export type Localhost = Data.TaggedEnum.Value<BindToAddress, "Localhost">
 const ctor = Data.taggedEnum<BindToAddress>()
 
 /**
- * Binds one IP address (IPv4 or IPv6 literal; an IPv6 zone id is allowed).
+ * Binds one IP address (IPv4 or IPv6 literal; an IPv6 zone id is allowed), or the address a host
+ * name resolves to: a name (`"localhost"`, a name from a configuration file) is resolved once,
+ * when the server starts listening, by the system resolver (`dns.lookup`), and the server binds
+ * the first address it gets (`server.listeningOnAddress` says which; for every address of a name
+ * run one server per address). An IP literal is never resolved. A name that does not resolve fails
+ * `Server.make` with `ListenError` `"HostNotFound"`.
  *
  * @example
  * ```ts

@@ -9,7 +9,12 @@
  * `closeTimeout`), its reader, its socket, and only then does `numConnections` drop. A client
  * leaving is a normal end: a handler failing with `WriteError` `"ConsumerLeft"` or `ReadError`
  * `"Reset"` is not reported to `onHandlerError`. One handler's failure or defect never touches
- * another connection.
+ * another connection. A peer that breaks the protocol is not a bug of the program either: with the
+ * default `onHandlerError`, a handler that fails only because the peer ended inside a message
+ * (`ReadError` `"UnexpectedEof"`), sent a line or frame over its bound (`"LineTooLong"`,
+ * `FrameError`) or a message that does not decode (`MessageError` `"Decode"`) is logged at debug
+ * level, as a client leaving, without a stack; other failures are logged as errors. Logs and spans
+ * name the address the server is bound to (the port the OS chose, not `:0`).
  *
  * **Limits.** At `maxConnections` no new handler starts: clients that arrive are accepted and
  * held, connected but unread, in arrival order, up to `maxWaiting` of them, and served when a
@@ -142,7 +147,10 @@ export interface ServerOptions<A extends Address = Address, E = unknown>
   readonly maxAcceptsPerBatch?: number | undefined
   /** Accept and close every new connection at once. Defaults to false; see `setDropIncomingConnections`. */
   readonly dropIncomingConnections?: boolean | undefined
-  /** What to do when a handler fails. Defaults to logging the cause. */
+  /**
+   * What to do when a handler fails. Defaults to logging the cause: at error level, or at debug
+   * level when the peer broke the protocol (see the module's docs).
+   */
   readonly onHandlerError?: OnHandlerError<A, E> | undefined
   /** When the server's scope is released: how long running handlers may go on before they are interrupted. Defaults to 10 seconds. */
   readonly shutdownGracePeriod?: Duration.DurationInput | undefined
@@ -243,7 +251,9 @@ export interface ServeOptions<A extends Address = Address, L extends number | st
 }
 
 /**
- * The running server provided by `layer`.
+ * The running server provided by `layer`. Shared by every server, it types `listeningOn` as
+ * `number | string`: to keep the server's own types, provide it under a tag of your own with
+ * {@link layerAs}.
  *
  * @since 0.1.0
  * @category tags
@@ -345,6 +355,38 @@ export const layer = <W extends WhereToListen.WhereToListen, E, R>(
   options?: ServerOptions<AddressOf<W>, NoInfer<E>>
 ): Layer.Layer<TcpServer, ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
   Layer.scoped(TcpServer, make(where, handler, options))
+
+/**
+ * `layer` providing the server under a tag of your own, so that the server keeps its types
+ * (`listeningOn` a `number` for inet, a `string` for Unix, its address kind): `TcpServer`, shared
+ * by every server, can only say `number | string`. One tag per server also lets a program run
+ * several.
+ *
+ * @example
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { type Address, BindToAddress, BindToPort, Server, WhereToListen } from "effect-tcp"
+ *
+ * class Api extends Context.Tag("app/Api")<Api, Server.Server<Address.Inet, number>>() {}
+ *
+ * const ApiLive = Server.layerAs(
+ *   Api,
+ *   WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPortChosenByOs),
+ *   (conn) => conn.writer.writeLine("hello")
+ * )
+ * const port: Effect.Effect<number, never, Api> = Effect.map(Api, (server) => server.listeningOn)
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerAs = <I, W extends WhereToListen.WhereToListen, E, R>(
+  tag: Context.Tag<I, Server<AddressOf<W>, ListeningOn<W>, E>>,
+  where: W,
+  handler: (connection: Connection<AddressOf<W>>) => Effect.Effect<void, E, R>,
+  options?: ServerOptions<AddressOf<W>, NoInfer<E>>
+): Layer.Layer<I, ListenError | InvalidArgument, Exclude<R, Scope.Scope>> =>
+  Layer.scoped(tag, make(where, handler, options))
 
 /**
  * `layer` on 127.0.0.1 and a port chosen by the OS, for tests: read the port from

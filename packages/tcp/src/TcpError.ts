@@ -174,7 +174,7 @@ export class WriteError extends Data.TaggedError("WriteError")<{
  * @since 0.1.0
  * @category models
  */
-export type ListenErrorReason = "AddressInUse" | "PermissionDenied" | "AddressNotAvailable" | "Unknown"
+export type ListenErrorReason = "AddressInUse" | "PermissionDenied" | "AddressNotAvailable" | "HostNotFound" | "Unknown"
 
 /**
  * A server could not listen where it was asked to.

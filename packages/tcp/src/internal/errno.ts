@@ -64,6 +64,11 @@ export const listenReason = (error: unknown): ListenErrorReason => {
     case "EADDRNOTAVAIL":
     case "EAFNOSUPPORT":
       return "AddressNotAvailable"
+    case "ENOTFOUND":
+    case "EAI_NONAME":
+    case "EAI_AGAIN":
+    case "EAI_FAIL":
+      return "HostNotFound"
     default:
       return "Unknown"
   }

@@ -72,6 +72,33 @@ const isClientLeaving = (error: unknown): boolean =>
 export const isNormalEnd = <E>(cause: Cause.Cause<E>): boolean =>
   Chunk.isEmpty(Cause.defects(cause)) && Chunk.every(Cause.failures(cause), isClientLeaving)
 
+/**
+ * A peer that broke the protocol: it ended inside a message, sent a line or frame over the bound,
+ * or a message that does not decode. Not a bug of the program: the default policy logs it at
+ * debug level, as a client leaving, without a stack.
+ */
+const isPeerViolation = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null) return false
+  const tagged = error as { readonly _tag?: unknown; readonly reason?: unknown }
+  switch (tagged._tag) {
+    case "ReadError":
+      return tagged.reason === "UnexpectedEof" || tagged.reason === "LineTooLong"
+    case "FrameError":
+      return true
+    case "MessageError":
+      return tagged.reason === "Decode"
+    default:
+      return false
+  }
+}
+
+/** @internal */
+export const isPeerViolationOnly = <E>(cause: Cause.Cause<E>): boolean => {
+  const failures = Cause.failures(cause)
+  return Chunk.isEmpty(Cause.defects(cause)) && Chunk.isNonEmpty(failures) &&
+    Chunk.every(failures, (e) => isClientLeaving(e) || isPeerViolation(e))
+}
+
 /** @internal */
 export class ServerImpl<A extends Address.Address, L extends number | string, E, R> implements Server.Server<A, L, E> {
   readonly [TypeId]: Server.TypeId = TypeId
@@ -139,7 +166,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     onError: (error) => {
       this.run(
         Effect.logWarning("effect-tcp: accept failed", error).pipe(
-          Effect.annotateLogs({ "effect-tcp.listen": this.cfg.target })
+          Effect.annotateLogs({ "effect-tcp.listen": this.listenLabel() })
         )
       )
     }
@@ -374,10 +401,18 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     switch (policy._tag) {
       case "Ignore":
         return Effect.void
-      case "Log":
-        return Effect.logError("effect-tcp: connection handler failed", cause).pipe(
-          Effect.annotateLogs({ "effect-tcp.remote": Address.format(remote), "effect-tcp.listen": this.cfg.target })
-        )
+      case "Log": {
+        const annotations = { "effect-tcp.remote": Address.format(remote), "effect-tcp.listen": this.listenLabel() }
+        if (isPeerViolationOnly(cause)) {
+          const messages = Chunk.toReadonlyArray(Cause.failures(cause)).map((e) =>
+            e instanceof Error ? e.message : String(e)
+          )
+          return Effect.logDebug(`effect-tcp: client left breaking the protocol: ${messages.join("; ")}`).pipe(
+            Effect.annotateLogs(annotations)
+          )
+        }
+        return Effect.logError("effect-tcp: connection handler failed", cause).pipe(Effect.annotateLogs(annotations))
+      }
       case "Raise":
         return Effect.sync(() => this.raise(cause))
       case "Call":
@@ -464,10 +499,13 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
 
   readonly isClosed: Effect.Effect<boolean> = Effect.sync(() => this.admission.closed)
 
+  /** Where the server listens: the bound address once listening (not the requested `:0`). */
+  listenLabel(): string {
+    return this.listeningOnAddress === undefined ? this.cfg.target : Address.format(this.listeningOnAddress)
+  }
+
   toString(): string {
-    return `Server(${
-      this.listeningOnAddress === undefined ? this.cfg.target : Address.format(this.listeningOnAddress)
-    })`
+    return `Server(${this.listenLabel()})`
   }
 
   toJSON(): unknown {

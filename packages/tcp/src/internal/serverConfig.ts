@@ -80,9 +80,12 @@ const bindHost = (address: BindToAddress.BindToAddress | undefined): string | un
     case "Localhost":
       return "127.0.0.1"
     case "Address": {
+      // An IP literal is bound as it is; a host name is handed to Node, which resolves it once
+      // (`dns.lookup`) when the server listens and binds the first address.
       const ip: unknown = address.ip
-      if (typeof ip !== "string" || net.isIP(ip) === 0) {
-        return invalidArgument("address", `expected an IPv4 or IPv6 address, got ${show(ip)}`)
+      if (typeof ip === "string" && net.isIP(ip) !== 0) return ip
+      if (typeof ip !== "string" || !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(ip) || ip.includes("..")) {
+        return invalidArgument("address", `expected an IPv4 or IPv6 address or a host name, got ${show(ip)}`)
       }
       return ip
     }

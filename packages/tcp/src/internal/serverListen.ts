@@ -19,6 +19,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as nodePath from "node:path"
+import * as Address from "../Address.js"
 import { ListenError } from "../TcpError.js"
 import { codeOf, listenReason } from "./errno.js"
 import type { ListenPlan, ServerConfig } from "./serverConfig.js"
@@ -225,7 +226,17 @@ export const listen = (cfg: ServerConfig<unknown>, listeners: Listeners): Effect
           ? bindUnix(plan.path, cfg.backlog, listeners)
           : bindOnce(plan, cfg.backlog, listeners)
       )
-      if (Either.isRight(result)) return result.right
+      if (Either.isRight(result)) {
+        // The span says where the server is bound (a port chosen by the OS, a resolved host name).
+        const bound = result.right.address()
+        if (typeof bound === "object" && bound !== null) {
+          yield* Effect.annotateCurrentSpan(
+            "effect-tcp.listen",
+            Address.format(Address.inet(bound.address, bound.port))
+          )
+        }
+        return result.right
+      }
       const error = result.left
       if (codeOf(error) === "EADDRINUSE") {
         if (plan._tag === "Inet" && plan.port === 0 && attempt < portRetries) continue
