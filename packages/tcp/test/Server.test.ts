@@ -184,7 +184,7 @@ describe("Server", () => {
           ["port", Server.make(WhereToListen.onPort(Number.NaN), echo)],
           [
             "address",
-            Server.make(WhereToListen.bindTo(BindToAddress.Address("localhost"), BindToPort.OnPort(1)), echo)
+            Server.make(WhereToListen.bindTo(BindToAddress.Address("not a host"), BindToPort.OnPort(1)), echo)
           ],
           ["address", Server.make(WhereToListen.bindTo(BindToAddress.Address(""), BindToPort.OnPort(1)), echo)],
           ["path", Server.make(WhereToListen.onFile("/tmp/" + "x".repeat(200)), echo)],
