@@ -210,8 +210,8 @@ describe("Framing", () => {
             const error = (exit as any).cause.error
             assert.instanceOf(error, FrameError)
             assert.strictEqual(error.reason, "FrameTooLong")
-            assert.strictEqual(error.length, frames[firstTooLong].body.byteLength)
-            assert.strictEqual(error.announced, frames[firstTooLong].body.byteLength - layout.lengthAdjustment)
+            assert.strictEqual(error.length, frames[firstTooLong]!.body.byteLength)
+            assert.strictEqual(error.announced, frames[firstTooLong]!.body.byteLength - layout.lengthAdjustment)
             // Nothing of the rejected frame was consumed.
             const before = encoded.slice(0, firstTooLong).reduce((n, e) => n + e.wire.byteLength, 0)
             assert.strictEqual(yield* reader.bytesBuffered, data.byteLength - before)
@@ -230,7 +230,7 @@ describe("Framing", () => {
             const reading = yield* Effect.fork(Effect.gen(function*() {
               const got: Array<string> = []
               for (let i = 0; i < 10_000; i++) {
-                const k = patience[i % patience.length]
+                const k = patience[i % patience.length]!
                 const fiber = yield* Effect.fork(Framing.readFrame(reader, layout))
                 yield* ticksYield(k)
                 // Every fifth read is left to complete, so that reading progresses.

@@ -109,5 +109,9 @@ describe("Idle", () => {
           JSON.stringify(options)
         )
       }
+      for (const notAConnection of [undefined, {}, { reader: 1, writer: 2 }]) {
+        const exit = yield* Effect.exit(Idle.watch<never, never>(notAConnection as any, { readerIdle: 100, onIdle }))
+        assert.isTrue(Exit.isFailure(exit) && (exit.cause as any).error instanceof InvalidArgument)
+      }
     })))
 })

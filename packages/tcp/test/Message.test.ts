@@ -94,7 +94,7 @@ describe("Message", () => {
                   const error = (e as Either.Left<Message.MessageError, Point>).left
                   assert.strictEqual(error.reason, "Decode")
                   assert.strictEqual(error.index, i)
-                  assert.strictEqual(error.length, Buffer.byteLength(bodies[i]))
+                  assert.strictEqual(error.length, Buffer.byteLength(bodies[i]!))
                 } else {
                   assert.deepStrictEqual(e, Either.right(items[i] as Point))
                 }
@@ -189,7 +189,7 @@ describe("Message", () => {
         const points: Array<Point> = Array.from({ length: 500 }, (_, i) => ({ x: i, y: i / 2, label: `p${i}` }))
         const wire = yield* Effect.fork(readToEnd(peer))
         yield* Stream.run(Stream.fromIterable(points), Message.lineSink(conn.writer, schema))
-        yield* Message.writeLine(conn.writer, schema, points[0])
+        yield* Message.writeLine(conn.writer, schema, points[0]!)
         yield* conn.writer.close
         const text = (yield* Fiber.join(wire)).toString("utf8")
         assert.strictEqual(text, [...points, points[0]].map((p) => JSON.stringify(p) + "\n").join(""))

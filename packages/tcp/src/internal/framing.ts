@@ -86,7 +86,7 @@ interface IntFormat<A> {
   readonly decode: (buffer: Buffer, endian: Framing.Endian) => A
 }
 
-export const uint8: IntFormat<number> = { bytes: 1, decode: (b) => b[0] }
+export const uint8: IntFormat<number> = { bytes: 1, decode: (b) => b[0]! }
 export const int8: IntFormat<number> = { bytes: 1, decode: (b) => b.readInt8(0) }
 export const uint16: IntFormat<number> = {
   bytes: 2,
@@ -314,9 +314,9 @@ const lengthField = (config: FrameConfig, bytes: Uint8Array, at: number): number
   }
   let value = 0
   if (config.little) {
-    for (let i = n - 1; i >= 0; i--) value = value * 256 + bytes[at + i]
+    for (let i = n - 1; i >= 0; i--) value = value * 256 + bytes[at + i]!
   } else {
-    for (let i = 0; i < n; i++) value = value * 256 + bytes[at + i]
+    for (let i = 0; i < n; i++) value = value * 256 + bytes[at + i]!
   }
   return value
 }
@@ -377,7 +377,7 @@ class ChunkScan {
     while (frames.length < this.max && size - at >= header) {
       const field = at + config.offset
       const announced = fourByteBigEndian
-        ? view[field] * 0x1000000 + ((view[field + 1] << 16) | (view[field + 2] << 8) | view[field + 3])
+        ? view[field]! * 0x1000000 + ((view[field + 1]! << 16) | (view[field + 2]! << 8) | view[field + 3]!)
         : lengthField(config, view, field)
       const length = bodyLength(config, announced)
       if (typeof length !== "number") {
@@ -403,7 +403,7 @@ class ChunkScan {
 
   /** Bytes from the scanned chunk's start to the end of frame `i`. */
   endOf(i: number): number {
-    const frame = this.frames[i]
+    const frame = this.frames[i]!
     return frame.byteOffset + frame.byteLength - this.base
   }
 }
@@ -443,7 +443,7 @@ export const readFrame = (
     return Effect.flatMap(reader.readChunks(scan.handle), (end) => {
       if (end._tag === "Eof") return noneExit
       if (scan.error !== undefined) return Exit.fail(scan.error)
-      if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Option.some(scan.frames[0]))
+      if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Option.some(scan.frames[0]!))
       return slowFrame(reader, config, false)
     })
   })
@@ -515,7 +515,7 @@ export const forEachFrame = <E, R>(
     const runFrom = (i: number): Effect.Effect<void, E, R> => {
       const views = scan.frames
       for (; i < views.length; i++) {
-        const effect = f(views[i])
+        const effect = f(views[i]!)
         if (Exit.isExit(effect)) {
           // Already complete (`Effect.void`, `Effect.succeed`, `Exit`s): no trip through the runtime.
           if (Exit.isFailure(effect)) return effect as Exit.Exit<never, E>

@@ -44,7 +44,7 @@ export const watch = <E, R>(
 ): Effect.Effect<never, E | InvalidArgument, R> =>
   Effect.suspend((): Effect.Effect<never, E | InvalidArgument, R> => {
     if (
-      typeof conn !== "object" || conn === null || !(Reader.TypeId in conn.reader) || !(Writer.TypeId in conn.writer)
+      typeof conn !== "object" || conn === null || !Reader.isReader(conn.reader) || !Writer.isWriter(conn.writer)
     ) {
       return invalid("conn", "expected a connection (with reader and writer)")
     }
