@@ -8,7 +8,7 @@
  * interrupted (or timed out) while it waits consumes nothing, so the bytes of a partly received
  * frame stay buffered for the next read.
  *
- * **Bounds.** A frame's length is checked against `maxFrameLength` (8 MiB by default) as soon as
+ * **Bounds.** A frame's length is checked against `maxFrameLength` (1 MiB by default) as soon as
  * its header has arrived, before any of its body is waited for: a peer announcing a huge frame
  * gets `FrameError` `"FrameTooLong"` (with the announced length) and is never buffered for.
  *
@@ -78,12 +78,17 @@ export interface LengthDelimitedOptions {
   readonly lengthAdjustment?: number | undefined
   /** Bytes stripped from the front of each frame read, from 0 (keep the header) to the header's length (the default). */
   readonly numSkip?: number | undefined
-  /** Longest body (bytes after the header) accepted, read or written. Defaults to 8 MiB. */
+  /**
+   * Longest body (bytes after the header) accepted, read or written. Defaults to 1 MiB, the
+   * reader's default `maxReadLength`: a frame that arrives in pieces is read whole (header and
+   * body) by the reader, so a larger `maxFrameLength` needs a larger `maxReadLength` on the
+   * connection too (else `ReadError` `"TooLarge"`).
+   */
   readonly maxFrameLength?: number | undefined
 }
 
 /**
- * The default `maxFrameLength`: 8 MiB (tokio-util's default).
+ * The default `maxFrameLength`: 1 MiB, the reader's default `maxReadLength` (tokio-util's is 8 MiB).
  *
  * @since 0.2.0
  * @category constants

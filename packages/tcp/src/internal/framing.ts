@@ -57,10 +57,14 @@ const asBuffer = (bytes: Uint8Array): Buffer =>
 const noneExit = Exit.succeed(Option.none())
 
 /** `readExactly(n)`, with an end of stream before the first byte as `none`. */
-const exactlyOrNone = (reader: Reader.Reader, n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError> =>
+const exactlyOrNone = (
+  reader: Reader.Reader,
+  n: number
+): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument> =>
   Effect.matchEffect(reader.readExactly(n), {
     onFailure: (error) =>
-      error.reason === "UnexpectedEof" && (error.partial === undefined || error.partial.byteLength === 0)
+      error._tag === "ReadError" && error.reason === "UnexpectedEof" &&
+        (error.partial === undefined || error.partial.byteLength === 0)
         ? noneExit
         : Exit.fail(error),
     onSuccess: (bytes) => Exit.succeed(Option.some(bytes))
@@ -239,7 +243,7 @@ export interface FrameConfig {
   readonly maxFrameLength: number
 }
 
-export const defaultMaxFrameLength = 8 * 1024 * 1024
+export const defaultMaxFrameLength = 1024 * 1024
 
 const defaultConfig: FrameConfig = {
   offset: 0,
@@ -413,10 +417,10 @@ const slowFrame = (
   reader: Reader.Reader,
   config: FrameConfig,
   keep: boolean
-): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError> =>
+): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument> =>
   Effect.flatMap(
     reader.peek(config.headerLength),
-    (header): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError> => {
+    (header): Effect.Effect<Option.Option<Uint8Array>, ReadError | FrameError | InvalidArgument> => {
       // Too few bytes before the end of stream: none when there were none, UnexpectedEof otherwise.
       if (Option.isNone(header)) return exactlyOrNone(reader, config.headerLength)
       const length = bodyLength(config, lengthField(config, header.value, config.offset))
@@ -424,7 +428,7 @@ const slowFrame = (
       const total = config.headerLength + length
       const read = keep ? reader.peek(total) : Effect.map(reader.readExactly(total), Option.some)
       return Effect.flatMap(read, (frame) => {
-        if (Option.isNone(frame)) return reader.readExactly(total) as Effect.Effect<never, ReadError>
+        if (Option.isNone(frame)) return reader.readExactly(total) as Effect.Effect<never, ReadError | InvalidArgument>
         return Exit.succeed(Option.some(config.numSkip === 0 ? frame.value : frame.value.subarray(config.numSkip)))
       })
     }
@@ -455,37 +459,45 @@ export const frames = (
   options: Framing.LengthDelimitedOptions | undefined
 ): Stream.Stream<Uint8Array, ReadError | FrameError | InvalidArgument> =>
   Stream.unwrap(
-    Effect.suspend((): Effect.Effect<Stream.Stream<Uint8Array, ReadError | FrameError>, InvalidArgument> => {
-      const bad = checkReader(reader)
-      if (bad !== undefined) return Exit.fail(bad)
-      const config = frameConfig(options)
-      if (config instanceof InvalidArgument) return Exit.fail(config)
-      const scan = new ChunkScan(config, false, Infinity)
-      // Each pull emits every complete frame of the head chunk at once; a frame spanning chunks
-      // is read alone.
-      const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError | FrameError> = Effect.flatMap(
-        reader.readChunks(scan.handle),
-        (end) => {
-          if (end._tag === "Eof") return Exit.succeed(emptyChunk)
-          if (scan.error !== undefined) return Exit.fail(scan.error)
-          if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Chunk.unsafeFromArray(scan.frames))
-          return Effect.map(
-            slowFrame(reader, config, false),
-            (frame) => Option.isNone(frame) ? emptyChunk : Chunk.of(frame.value)
-          )
-        }
-      )
-      const loop: Channel.Channel<Chunk.Chunk<Uint8Array>, unknown, ReadError | FrameError, unknown, void, unknown> =
-        Channel.flatMap(
+    Effect.suspend(
+      (): Effect.Effect<Stream.Stream<Uint8Array, ReadError | FrameError | InvalidArgument>, InvalidArgument> => {
+        const bad = checkReader(reader)
+        if (bad !== undefined) return Exit.fail(bad)
+        const config = frameConfig(options)
+        if (config instanceof InvalidArgument) return Exit.fail(config)
+        const scan = new ChunkScan(config, false, Infinity)
+        // Each pull emits every complete frame of the head chunk at once; a frame spanning chunks
+        // is read alone.
+        const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, ReadError | FrameError | InvalidArgument> = Effect.flatMap(
+          reader.readChunks(scan.handle),
+          (end) => {
+            if (end._tag === "Eof") return Exit.succeed(emptyChunk)
+            if (scan.error !== undefined) return Exit.fail(scan.error)
+            if (end._tag === "Stopped" && end.value !== Slow) return Exit.succeed(Chunk.unsafeFromArray(scan.frames))
+            return Effect.map(
+              slowFrame(reader, config, false),
+              (frame) => Option.isNone(frame) ? emptyChunk : Chunk.of(frame.value)
+            )
+          }
+        )
+        const loop: Channel.Channel<
+          Chunk.Chunk<Uint8Array>,
+          unknown,
+          ReadError | FrameError | InvalidArgument,
+          unknown,
+          void,
+          unknown
+        > = Channel.flatMap(
           Channel.fromEffect(pull),
           (chunk) => Chunk.isEmpty(chunk) ? Channel.void : Channel.flatMap(Channel.write(chunk), () => loop)
         )
-      return Exit.succeed(Stream.fromChannel(loop))
-    })
+        return Exit.succeed(Stream.fromChannel(loop))
+      }
+    )
   )
 
 /** Consumes `n` bytes that are known to be buffered. */
-const skip = (reader: Reader.Reader, n: number): Effect.Effect<unknown, ReadError> =>
+const skip = (reader: Reader.Reader, n: number): Effect.Effect<unknown, ReadError | InvalidArgument> =>
   n === 0 ? Effect.void : Effect.suspend(() => {
     let left = n
     return reader.readChunks((view) => {
@@ -541,9 +553,9 @@ export const forEachFrame = <E, R>(
       const effect = f(frame)
       return (Exit.isExit(effect) ? Exit.asVoid(effect) : Effect.asVoid(effect)) as Effect.Effect<void, E, R>
     }
-    const loop: Effect.Effect<void, E | ReadError | FrameError, R> = Effect.flatMap(
+    const loop: Effect.Effect<void, E | ReadError | FrameError | InvalidArgument, R> = Effect.flatMap(
       reader.readChunks(scan.handle),
-      (end): Effect.Effect<void, E | ReadError | FrameError, R> => {
+      (end): Effect.Effect<void, E | ReadError | FrameError | InvalidArgument, R> => {
         if (end._tag === "Eof") return Effect.void
         if (scan.error !== undefined) return Exit.fail(scan.error)
         if (end._tag === "Stopped" && end.value !== Slow) return Effect.zipRight(batch, loop)
