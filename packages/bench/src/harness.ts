@@ -10,6 +10,7 @@ import { type ProcUsage, readProc, usage } from "./proc.js"
 import {
   type ChildConfig,
   defaultParams,
+  framesSource,
   type Impl,
   IMPLS,
   linesSource,
@@ -298,6 +299,8 @@ const expectedServerStats = (scenario: Scenario, p: ScenarioParams): { bytesIn?:
       return { bytesIn: p.churn.count, connections: p.churn.count }
     case "lines":
       return { bytesIn: linesSource(p.lines.count, p.lines.chunk).totalBytes + 1, connections: 1 }
+    case "frames":
+      return { bytesIn: framesSource(p.frames.count, p.frames.chunk).totalBytes + 4, connections: 1 }
     case "conc":
       return { bytesIn: p.conc.connections * p.conc.roundTrips * p.conc.size, connections: p.conc.connections }
     case "backpressure":

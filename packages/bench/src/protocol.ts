@@ -1,7 +1,7 @@
 // The wire protocol and parameters shared by every implementation. This module imports nothing
 // but node built-ins so that the raw implementation never loads Effect.
 
-export const SCENARIOS = ["bulk", "echo", "churn", "lines", "conc", "backpressure", "accept", "idle"] as const
+export const SCENARIOS = ["bulk", "echo", "churn", "lines", "frames", "conc", "backpressure", "accept", "idle"] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export const IMPLS = ["raw", "platform", "effect-tcp"] as const
@@ -21,6 +21,10 @@ export interface ChurnParams {
   readonly count: number
 }
 export interface LinesParams {
+  readonly count: number
+  readonly chunk: number
+}
+export interface FramesParams {
   readonly count: number
   readonly chunk: number
 }
@@ -50,6 +54,7 @@ export interface ScenarioParams {
   readonly echo: EchoParams
   readonly churn: ChurnParams
   readonly lines: LinesParams
+  readonly frames: FramesParams
   readonly conc: ConcParams
   readonly backpressure: BackpressureParams
   readonly accept: AcceptParams
@@ -64,6 +69,7 @@ export const defaultParams: ScenarioParams = {
   echo: { warmup: 2_000, count: 20_000, size: 32 },
   churn: { count: 20_000 },
   lines: { count: 5_000_000, chunk: 64 * KiB },
+  frames: { count: 2_000_000, chunk: 64 * KiB },
   conc: { connections: 1_000, roundTrips: 100, size: 32 },
   backpressure: { maxBytes: 512 * MiB, windowMs: 6_000, chunk: 64 * KiB },
   accept: { connections: 10_000 },
@@ -75,6 +81,7 @@ export const smokeParams: ScenarioParams = {
   echo: { warmup: 20, count: 200, size: 32 },
   churn: { count: 50 },
   lines: { count: 20_000, chunk: 64 * KiB },
+  frames: { count: 20_000, chunk: 64 * KiB },
   conc: { connections: 20, roundTrips: 10, size: 32 },
   backpressure: { maxBytes: 16 * MiB, windowMs: 500, chunk: 64 * KiB },
   accept: { connections: 50 },
@@ -214,6 +221,86 @@ export const linesChunk = (source: LinesSource, offset: number, length: number):
 }
 
 export const linesAck = (count: number, length: number): string => `${count} ${length}\n`
+
+// ---------------------------------------------------------------------------------------------
+// frames: the client sends `count` frames (a 4-byte big-endian length, then a body of 16..271
+// bytes) in `chunk`-byte writes cut across frames, then a zero-length frame as terminator. The
+// server answers "<count> <sum of body lengths> <checksum>\n", the checksum being the sum, mod
+// 2^32, of each body's first and last byte: every byte of every header and body is looked at.
+
+export interface FramesSource extends LinesSource {
+  readonly expectedChecksum: number
+}
+
+export const framesSource = (count: number, chunk: number): FramesSource => {
+  const frames: Array<Buffer> = []
+  let seed = 54321
+  for (let i = 0; i < CYCLE_LINES; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    const body = Buffer.alloc(16 + (seed % 256), (seed >> 8) & 0xff)
+    body[0] = i & 0xff
+    const frame = Buffer.alloc(4 + body.length)
+    frame.writeUInt32BE(body.length)
+    body.copy(frame, 4)
+    frames.push(frame)
+  }
+  const cycle = Buffer.concat(frames)
+  const cycleBytes = cycle.length
+  const copies = Math.ceil((chunk + cycleBytes) / cycleBytes) + 1
+  const buffer = Buffer.concat(Array.from({ length: copies }, () => cycle))
+  let totalBytes = 0
+  let expectedLength = 0
+  let expectedChecksum = 0
+  for (let i = 0; i < count; i++) {
+    const frame = frames[i % CYCLE_LINES]!
+    totalBytes += frame.length
+    expectedLength += frame.length - 4
+    expectedChecksum = (expectedChecksum + frame[4]! + frame[frame.length - 1]!) >>> 0
+  }
+  return { buffer, cycleBytes, totalBytes, expectedCount: count, expectedLength, expectedChecksum }
+}
+
+export const framesAck = (count: number, length: number, checksum: number): string => `${count} ${length} ${checksum}\n`
+
+export const framesTerminator: Uint8Array = new Uint8Array(4)
+
+/**
+ * The hand-written length-prefix parser a careful engineer writes for `node:net`: parses the
+ * frames of each chunk in place, carrying an incomplete frame to the next chunk.
+ */
+export class FrameCounter {
+  count = 0
+  length = 0
+  checksum = 0
+  done = false
+  private carry: Buffer | undefined = undefined
+
+  /** Feeds a chunk; answers the ack once the terminator has been seen. */
+  push(chunk: Buffer): string | undefined {
+    if (this.done) return undefined
+    let buf = chunk
+    if (this.carry !== undefined) {
+      buf = Buffer.concat([this.carry, chunk])
+      this.carry = undefined
+    }
+    let pos = 0
+    while (buf.length - pos >= 4) {
+      const len = buf.readUInt32BE(pos)
+      if (buf.length - pos - 4 < len) break
+      if (len === 0) {
+        this.done = true
+        return framesAck(this.count, this.length, this.checksum)
+      }
+      const body = pos + 4
+      this.count++
+      this.length += len
+      this.checksum = (this.checksum + buf[body]! + buf[body + len - 1]!) >>> 0
+      pos = body + len
+    }
+    if (pos < buf.length) this.carry = buf.subarray(pos)
+    return undefined
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Statistics the clients report.

@@ -24,6 +24,7 @@ const primary: Record<Scenario, ReadonlyArray<MetricDef>> = {
   ],
   churn: [{ label: "connections/s", better: "higher", get: m("connPerS") }],
   lines: [{ label: "lines/s", better: "higher", get: m("linesPerS") }],
+  frames: [{ label: "frames/s", better: "higher", get: m("framesPerS") }],
   conc: [
     { label: "total ms", better: "lower", get: m("totalMs") },
     { label: "server peak RSS MiB", better: "lower", get: m("serverHwmMiB") }
@@ -56,6 +57,7 @@ const operations = (r: RunRecord): { readonly count: number } | undefined => {
     case "churn":
       return { count: (p as { count: number }).count }
     case "lines":
+    case "frames":
       return { count: (p as { count: number }).count / 1000 }
     case "conc": {
       const c = p as { connections: number; roundTrips: number }
@@ -80,6 +82,7 @@ const unitOf: Record<Scenario, string> = {
   echo: "µs/round trip",
   churn: "µs/connection",
   lines: "µs/1000 lines",
+  frames: "µs/1000 frames",
   conc: "µs/round trip",
   backpressure: "",
   accept: "µs/connection",

@@ -4,6 +4,7 @@ import {
   BindToAddress,
   BindToPort,
   type Connection,
+  Framing,
   Reader,
   Server,
   ServerCluster,
@@ -27,6 +28,10 @@ import {
   connectionByte,
   echoMessage,
   type EchoParams,
+  framesAck,
+  type FramesParams,
+  framesSource,
+  framesTerminator,
   type IdleParams,
   latencySummary,
   linesAck,
@@ -95,11 +100,33 @@ const lines: Handler = (conn) =>
     yield* conn.writer.write(linesAck(count, length))
   })
 
+// Framing.forEachFrame hands each frame to the handler as a view of the reader's buffer; the
+// handler's effect runs before the next frame (here the reply to the terminator).
+const frames: Handler = (conn) =>
+  Effect.suspend(() => {
+    let count = 0
+    let length = 0
+    let checksum = 0
+    return Framing.forEachFrame(conn.reader, (frame) => {
+      if (frame.length === 0) {
+        return Effect.flatMap(conn.reader.bytesRead, (n) => {
+          counters.bytesIn += n
+          return conn.writer.write(framesAck(count, length, checksum))
+        })
+      }
+      count++
+      length += frame.length
+      checksum = (checksum + frame[0]! + frame[frame.length - 1]!) >>> 0
+      return Effect.void
+    })
+  })
+
 const handlers: Record<Scenario, Handler> = {
   bulk,
   echo,
   churn: echo,
   lines,
+  frames,
   conc: echo,
   backpressure: echo,
   accept: echo,
@@ -289,6 +316,34 @@ const idleClient = (p: IdleParams): EffectClientScenario => ({
     })
 })
 
+const framesClient = (p: FramesParams): EffectClientScenario => {
+  const source = framesSource(p.count, p.chunk)
+  return {
+    run: (port) =>
+      Effect.gen(function*() {
+        const [line, elapsedMs] = yield* timed(Effect.scoped(Effect.gen(function*() {
+          const conn = yield* connect(port)
+          for (let offset = 0; offset < source.totalBytes;) {
+            const c = linesChunk(source, offset, p.chunk)
+            offset += c.length
+            yield* conn.writer.write(c)
+          }
+          yield* conn.writer.write(framesTerminator)
+          return yield* conn.reader.readLine
+        })))
+        const ack = line._tag === "Some" ? line.value + "\n" : "<eof>"
+        const expected = framesAck(source.expectedCount, source.expectedLength, source.expectedChecksum)
+        const ok = ack === expected
+        return {
+          ok,
+          check: ok ? `ack ${JSON.stringify(ack)}` : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+          elapsedMs,
+          metrics: { framesPerS: p.count / (elapsedMs / 1000) }
+        }
+      })
+  }
+}
+
 const client = (config: ChildConfig): EffectClientScenario => {
   if (config.tls !== undefined) connectOptions = { tls: { ca: config.tls.cert } }
   const p = config.params as never
@@ -301,6 +356,8 @@ const client = (config: ChildConfig): EffectClientScenario => {
       return churnClient(p)
     case "lines":
       return linesClient(p)
+    case "frames":
+      return framesClient(p)
     case "conc":
       return concClient(p)
     case "idle":

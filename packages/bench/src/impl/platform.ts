@@ -21,6 +21,11 @@ import {
   connectionByte,
   echoMessage,
   type EchoParams,
+  FrameCounter,
+  framesAck,
+  type FramesParams,
+  framesSource,
+  framesTerminator,
   type IdleParams,
   latencySummary,
   linesAck,
@@ -95,11 +100,24 @@ const lines: Handler = (socket) =>
     yield* write(linesAck(acc.count, acc.length))
   })
 
+// The same hand-written parser as raw, in the run handler (no Stream combinator parses frames).
+const frames: Handler = (socket) =>
+  Effect.gen(function*() {
+    const write = yield* socket.writer
+    const counter = new FrameCounter()
+    yield* socket.run((chunk) => {
+      counters.bytesIn += chunk.length
+      const ack = counter.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+      if (ack !== undefined) return write(ack)
+    })
+  })
+
 const handlers: Record<Scenario, Handler> = {
   bulk,
   echo,
   churn: echo,
   lines,
+  frames,
   conc: echo,
   backpressure: echo,
   accept: echo,
@@ -313,6 +331,33 @@ const idleClient = (p: IdleParams): EffectClientScenario => ({
     })
 })
 
+const framesClient = (p: FramesParams): EffectClientScenario => {
+  const source = framesSource(p.count, p.chunk)
+  return {
+    run: (port) =>
+      Effect.gen(function*() {
+        const [ack, elapsedMs] = yield* timed(Effect.scoped(Effect.gen(function*() {
+          const conn = yield* open(port)
+          for (let offset = 0; offset < source.totalBytes;) {
+            const c = linesChunk(source, offset, p.chunk)
+            offset += c.length
+            yield* conn.write(c)
+          }
+          yield* conn.write(framesTerminator)
+          return yield* conn.readLine
+        })))
+        const expected = framesAck(source.expectedCount, source.expectedLength, source.expectedChecksum)
+        const ok = ack === expected
+        return {
+          ok,
+          check: ok ? `ack ${JSON.stringify(ack)}` : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+          elapsedMs,
+          metrics: { framesPerS: p.count / (elapsedMs / 1000) }
+        }
+      })
+  }
+}
+
 const client = (config: ChildConfig): EffectClientScenario => {
   const p = config.params as never
   switch (config.scenario) {
@@ -324,6 +369,8 @@ const client = (config: ChildConfig): EffectClientScenario => {
       return churnClient(p)
     case "lines":
       return linesClient(p)
+    case "frames":
+      return framesClient(p)
     case "conc":
       return concClient(p)
     case "idle":

@@ -19,6 +19,11 @@ import {
   connectionByte,
   echoMessage,
   type EchoParams,
+  FrameCounter,
+  framesAck,
+  type FramesParams,
+  framesSource,
+  framesTerminator,
   type IdleParams,
   latencySummary,
   linesAck,
@@ -110,11 +115,21 @@ const linesHandler = (socket: net.Socket): void => {
   })
 }
 
+const framesHandler = (socket: net.Socket): void => {
+  const frames = new FrameCounter()
+  socket.on("data", (chunk: Buffer) => {
+    counters.bytesIn += chunk.length
+    const ack = frames.push(chunk)
+    if (ack !== undefined) socket.end(ack)
+  })
+}
+
 const serverHandlers: Record<Scenario, (socket: net.Socket) => void> = {
   bulk: bulkHandler,
   echo: echoHandler,
   churn: echoHandler,
   lines: linesHandler,
+  frames: framesHandler,
   conc: echoHandler,
   backpressure: echoHandler,
   accept: echoHandler,
@@ -324,6 +339,51 @@ const linesClient = (p: LinesParams): ClientScenario => {
   }
 }
 
+const framesClient = (p: FramesParams): ClientScenario => {
+  const source = framesSource(p.count, p.chunk)
+  return {
+    run: (port) =>
+      new Promise((resolve) => {
+        const start = performance.now()
+        const socket = connect(port)
+        let offset = 0
+        let terminated = false
+        const pump = () => {
+          while (offset < source.totalBytes) {
+            const c = linesChunk(source, offset, p.chunk)
+            offset += c.length
+            if (!socket.write(c)) {
+              socket.once("drain", pump)
+              return
+            }
+          }
+          if (!terminated) {
+            terminated = true
+            socket.write(framesTerminator)
+          }
+        }
+        socket.on("connect", pump)
+        let ack = ""
+        socket.on("data", (d: Buffer) => {
+          ack += d.toString("latin1")
+          if (!ack.endsWith("\n")) return
+          const elapsedMs = performance.now() - start
+          const expected = framesAck(source.expectedCount, source.expectedLength, source.expectedChecksum)
+          const ok = ack === expected
+          socket.destroySoon()
+          resolve({
+            ok,
+            check: ok
+              ? `ack ${JSON.stringify(ack)}`
+              : `ack ${JSON.stringify(ack)}, expected ${JSON.stringify(expected)}`,
+            elapsedMs,
+            metrics: { framesPerS: p.count / (elapsedMs / 1000) }
+          })
+        })
+      })
+  }
+}
+
 const concClient = (p: ConcParams): ClientScenario => ({
   run: (port) =>
     new Promise((resolve) => {
@@ -485,6 +545,7 @@ const clients: Record<Scenario, (p: any) => ClientScenario> = {
   echo: echoClient,
   churn: churnClient,
   lines: linesClient,
+  frames: framesClient,
   conc: concClient,
   backpressure: backpressureClient,
   accept: acceptClient,
