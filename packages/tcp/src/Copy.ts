@@ -2,6 +2,7 @@
  * Copying bytes between connections, as a proxy does: tokio's `copy` and `copy_bidirectional`.
  *
  * @since 0.2.0
+ * @module
  */
 import type * as Effect from "effect/Effect"
 import * as internal from "./internal/copy.js"

@@ -31,6 +31,7 @@
  * ```
  *
  * @since 0.2.0
+ * @module
  */
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"

@@ -33,6 +33,7 @@
  * ```
  *
  * @since 0.2.0
+ * @module
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"

@@ -34,6 +34,7 @@
  * ```
  *
  * @since 0.2.0
+ * @module
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
