@@ -69,11 +69,11 @@ const refEncode = (l: Layout, f: RefFrame): { wire: Buffer; decoded: Buffer } =>
   const field = Buffer.alloc(l.lengthFieldLength)
   const value = f.body.byteLength - l.lengthAdjustment
   if (l.lengthFieldLength === 8) {
-    l.endian === "big" ? field.writeBigUInt64BE(BigInt(value)) : field.writeBigUInt64LE(BigInt(value))
+    if (l.endian === "big") field.writeBigUInt64BE(BigInt(value))
+    else field.writeBigUInt64LE(BigInt(value))
   } else {
-    l.endian === "big"
-      ? field.writeUIntBE(value, 0, l.lengthFieldLength)
-      : field.writeUIntLE(value, 0, l.lengthFieldLength)
+    if (l.endian === "big") field.writeUIntBE(value, 0, l.lengthFieldLength)
+    else field.writeUIntLE(value, 0, l.lengthFieldLength)
   }
   const wire = Buffer.concat([f.prefix, field, f.body])
   return { wire, decoded: wire.subarray(l.numSkip) }
@@ -374,13 +374,11 @@ describe("Framing", () => {
       const width = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, uint64: 8, int64: 8 }[kind]
       const b = Buffer.alloc(width)
       const le = endian === "little"
-      if (kind === "uint64") le ? b.writeBigUInt64LE(value as bigint) : b.writeBigUInt64BE(value as bigint)
-      else if (kind === "int64") le ? b.writeBigInt64LE(value as bigint) : b.writeBigInt64BE(value as bigint)
-      else if (kind.startsWith("u")) {
-        le
-          ? b.writeUIntLE(value as number, 0, width)
-          : b.writeUIntBE(value as number, 0, width)
-      } else le ? b.writeIntLE(value as number, 0, width) : b.writeIntBE(value as number, 0, width)
+      const v = value as never
+      if (kind === "uint64") void (le ? b.writeBigUInt64LE(v) : b.writeBigUInt64BE(v))
+      else if (kind === "int64") void (le ? b.writeBigInt64LE(v) : b.writeBigInt64BE(v))
+      else if (kind.startsWith("u")) void (le ? b.writeUIntLE(v, 0, width) : b.writeUIntBE(v, 0, width))
+      else void (le ? b.writeIntLE(v, 0, width) : b.writeIntBE(v, 0, width))
       return b
     }
     const readers = {

@@ -178,22 +178,28 @@ const encodeInt = (kind: IntKind, value: number | bigint, endian: Framing.Endian
       out.writeInt8(value as number)
       break
     case "uint16":
-      big ? out.writeUInt16BE(value as number) : out.writeUInt16LE(value as number)
+      if (big) out.writeUInt16BE(value as number)
+      else out.writeUInt16LE(value as number)
       break
     case "int16":
-      big ? out.writeInt16BE(value as number) : out.writeInt16LE(value as number)
+      if (big) out.writeInt16BE(value as number)
+      else out.writeInt16LE(value as number)
       break
     case "uint32":
-      big ? out.writeUInt32BE(value as number) : out.writeUInt32LE(value as number)
+      if (big) out.writeUInt32BE(value as number)
+      else out.writeUInt32LE(value as number)
       break
     case "int32":
-      big ? out.writeInt32BE(value as number) : out.writeInt32LE(value as number)
+      if (big) out.writeInt32BE(value as number)
+      else out.writeInt32LE(value as number)
       break
     case "uint64":
-      big ? out.writeBigUInt64BE(value as bigint) : out.writeBigUInt64LE(value as bigint)
+      if (big) out.writeBigUInt64BE(value as bigint)
+      else out.writeBigUInt64LE(value as bigint)
       break
     case "int64":
-      big ? out.writeBigInt64BE(value as bigint) : out.writeBigInt64LE(value as bigint)
+      if (big) out.writeBigInt64BE(value as bigint)
+      else out.writeBigInt64LE(value as bigint)
       break
   }
   return out
@@ -606,7 +612,8 @@ export const encodeFrame = (
   if (kept > 0) header.set(frame.subarray(0, kept), config.numSkip)
   const at = config.offset
   if (config.fieldLength === 8) {
-    config.little ? header.writeBigUInt64LE(BigInt(announced), at) : header.writeBigUInt64BE(BigInt(announced), at)
+    if (config.little) header.writeBigUInt64LE(BigInt(announced), at)
+    else header.writeBigUInt64BE(BigInt(announced), at)
   } else if (config.little) {
     header.writeUIntLE(announced, at, config.fieldLength)
   } else {
