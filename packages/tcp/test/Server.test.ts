@@ -568,6 +568,18 @@ describe("Server", () => {
   })
 
   describe("connections", () => {
+    it.scopedLive("a handler can fork into its scope (Effect.forkScoped); the fiber is interrupted at release", () =>
+      Effect.gen(function*() {
+        const interrupted = yield* Deferred.make<void>()
+        const server = yield* Server.make(localhost, (conn) =>
+          Effect.gen(function*() {
+            yield* Effect.forkScoped(Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined)))
+            yield* echo(conn)
+          }))
+        assert.deepStrictEqual(yield* ask(server.listeningOn, "forked"), Option.some("forked"))
+        yield* Deferred.await(interrupted).pipe(Effect.timeout("5 seconds"))
+      }))
+
     it.scopedLive("each handler runs under its own scope, released before numConnections drops", () =>
       Effect.gen(function*() {
         const order = yield* Ref.make<Array<string>>([])

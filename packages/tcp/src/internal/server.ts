@@ -33,7 +33,6 @@ import type * as Server from "../Server.js"
 import { type InvalidArgument, type ListenError, ReadError, WriteError } from "../TcpError.js"
 import type * as WhereToListen from "../WhereToListen.js"
 import { type Attached, attachUnscoped, closeSocket, release, releaseThen, TcpSocketImpl } from "./connection.js"
-import { ConnectionScope } from "./connectionScope.js"
 import * as metrics from "./metrics.js"
 import { applySocketOptions } from "./options.js"
 import { Admission } from "./serverAdmission.js"
@@ -240,14 +239,15 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
 
   /**
    * One connection without a span (no tracer records them): the fiber is started with the
-   * handler's scope already in its context (no context rewrite, no `Effect.scoped`), a scope
-   * that exists only if the handler adds to it. Then, uninterruptibly: the scope is closed if it
-   * was used, the writer closed (flushing), the reader, the socket closed, and the verdict
+   * handler's scope already in its context (no context rewrite, no `Effect.scoped`). Then,
+   * uninterruptibly: the scope is closed, the writer closed (flushing), the reader, the socket closed, and the verdict
    * reported; the same order as `serve`.
    */
   private serveUntraced(item: Accepted<A>): Fiber.RuntimeFiber<void, never> {
     const attached = attachUnscoped(item.tcpSocket, this.cfg.reader, this.cfg.writer, "server")
-    const scope = new ConnectionScope()
+    // A real scope: Effect's forkIn/forkScoped reach into the scope's own state, so a stand-in
+    // that makes the scope lazily breaks handlers that fork into it.
+    const scope = Effect.runSync(Scope.make())
     const runtime = this.runtime
     const fiber = Runtime.runFork(
       Runtime.make({
@@ -269,7 +269,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
 
   private finishUntraced(
     attached: Attached<A>,
-    scope: ConnectionScope,
+    scope: Scope.CloseableScope,
     exit: Exit.Exit<void, E>,
     restore: <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) => Effect.Effect<X, EX, RX>
   ): Effect.Effect<void> {
@@ -287,8 +287,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
             )
         )
       )
-    if (!scope.used) return released(exit)
-    return Effect.flatMap(Effect.exit(scope.close(exit)), (closed) =>
+    return Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) =>
       released(
         closed._tag === "Success"
           ? exit
