@@ -27,7 +27,11 @@
  *     }).pipe(Idle.during(conn, {
  *       writerIdle: "10 seconds",
  *       readerIdle: "30 seconds",
- *       onIdle: (state) => state === "WriterIdle" ? conn.writer.writeLine("ping") : Effect.fail("client silent" as const)
+ *       onIdle: (state) =>
+ *         Effect.gen(function*() {
+ *           if (state === "WriterIdle") return yield* conn.writer.writeLine("ping")
+ *           return yield* Effect.fail("client silent" as const)
+ *         })
  *     }))
  * )
  * ```
