@@ -11,21 +11,10 @@ import type * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
 import { FrameError, InvalidArgument, ReadError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
+import { pauses, property } from "./utils/property.js"
 import { accept, rawServer, rawWrite, readToEnd, ticks, writeChunksThenEnd } from "./utils/rawServer.js"
 import { feed, makeReader } from "./utils/reader.js"
-
-const pauses = fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 })
-
-const property = <Ts extends [unknown, ...Array<unknown>]>(
-  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
-  body: (...args: Ts) => Effect.Effect<void, unknown>,
-  parameters: fc.Parameters<Ts> = {}
-) =>
-  Effect.promise(() =>
-    fc.assert(fc.asyncProperty(...arbitraries, (...args: Ts) => Effect.runPromise(body(...args))), parameters)
-  )
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex")
+import { hex } from "./utils/readerModel.js"
 
 /** Cuts `data` at `cuts` (positions, any order). */
 const cut = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {

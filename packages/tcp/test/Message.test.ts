@@ -13,17 +13,9 @@ import * as Message from "../src/Message.js"
 import * as Tcp from "../src/Tcp.js"
 import { InvalidArgument } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
+import { property } from "./utils/property.js"
 import { accept, rawServer, readToEnd, writeChunksThenEnd } from "./utils/rawServer.js"
 import { feed, makeReader } from "./utils/reader.js"
-
-const property = <Ts extends [unknown, ...Array<unknown>]>(
-  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
-  body: (...args: Ts) => Effect.Effect<void, unknown>,
-  parameters: fc.Parameters<Ts> = {}
-) =>
-  Effect.promise(() =>
-    fc.assert(fc.asyncProperty(...arbitraries, (...args: Ts) => Effect.runPromise(body(...args))), parameters)
-  )
 
 const cut = (data: Uint8Array, cuts: ReadonlyArray<number>): Array<Uint8Array> => {
   const points = [0, ...cuts.map((c) => Math.min(c, data.byteLength)).sort((a, b) => a - b), data.byteLength]

@@ -12,25 +12,12 @@ import * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
 import type { InvalidArgument, ReadError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
+import { pauses, property } from "./utils/property.js"
 import { accept, rawServer, rawWrite, ticks, writeChunksThenEnd } from "./utils/rawServer.js"
 import { fakeSource, feed, makeReader } from "./utils/reader.js"
 import { chunked, compare, hex, Model, op } from "./utils/readerModel.js"
 
 const bytes = (s: string): Buffer => Buffer.from(s, "utf8")
-const pauses = fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 })
-
-/** Runs an async fast-check property inside an Effect test. */
-const property = <Ts extends [unknown, ...Array<unknown>]>(
-  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
-  body: (...args: Ts) => Effect.Effect<void, unknown>,
-  parameters: fc.Parameters<Ts> = {}
-) =>
-  Effect.promise(() =>
-    fc.assert(
-      fc.asyncProperty(...arbitraries, (...args: Ts) => Effect.runPromise(body(...args))),
-      parameters
-    )
-  )
 
 const where = (port: number) => WhereToConnect.hostAndPort("127.0.0.1", port)
 
