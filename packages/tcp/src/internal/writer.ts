@@ -259,21 +259,16 @@ export class WriterImpl implements Writer.Writer {
     this.finishClose()
   }
 
-  /** `close` for a caller outside a fiber: `done` is called once the writer is closed. */
-  closeThen(done: () => void): void {
-    if (this.closeDone) return done()
+  /** `close` for a caller outside a fiber: `done` is called (with `Effect.void`) once the writer is closed. */
+  closeThen(done: (effect: Effect.Effect<void>) => void): void {
+    if (this.closeDone) return done(Effect.void)
     ;(this.closeWaiters ??= []).push(done)
     if (!this.ending) this.startClose()
     else this.finishClose()
   }
 
   get close(): Effect.Effect<void> {
-    return this.cachedClose ??= Effect.async<void>((resume) => {
-      if (this.closeDone) return resume(Effect.void)
-      ;(this.closeWaiters ??= []).push(resume)
-      if (!this.ending) this.startClose()
-      else this.finishClose()
-    })
+    return this.cachedClose ??= Effect.async<void>((resume) => this.closeThen(resume))
   }
 
   get consumerLeft(): Effect.Effect<void> {
