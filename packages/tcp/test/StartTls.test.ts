@@ -3,15 +3,18 @@ import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as net from "node:net"
 import * as tls from "node:tls"
+import * as Metrics from "../src/Metrics.js"
 import * as Server from "../src/Server.js"
 import * as Tcp from "../src/Tcp.js"
 import type { TlsError } from "../src/TcpError.js"
 import * as Tls from "../src/Tls.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
 import { testCertificates } from "./utils/certs.js"
+import { eventually } from "./utils/eventually.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
 import { accept, rawServer } from "./utils/rawServer.js"
 import { localhost } from "./utils/server.js"
@@ -52,6 +55,22 @@ const peerUpgrade = (socket: net.Socket, side: "server" | "client"): Effect.Effe
       secure.once("error", (error) => resume(Effect.fail(error)))
     }
   })
+
+/** One side's connection metrics (global: tests compare readings before and after). */
+const sideReading = (side: Metrics.Side) => {
+  const count = (metric: Metric.Metric.Counter<number>) =>
+    Effect.map(Metric.value(Metric.tagged(metric, Metrics.sideTag, side)), (state) => state.count)
+  return Effect.all({
+    opened: count(Metrics.connectionsOpened),
+    closed: count(Metrics.connectionsClosed),
+    open: Effect.map(Metric.value(Metric.tagged(Metrics.connectionsOpen, Metrics.sideTag, side)), (s) => s.value),
+    read: count(Metrics.bytesRead),
+    written: count(Metrics.bytesWritten)
+  })
+}
+
+const delta = <A extends Record<string, number>>(before: A, after: A): A =>
+  Object.fromEntries(Object.keys(before).map((k) => [k, after[k]! - before[k]!])) as A
 
 const tlsFailure = <A, E>(exit: Exit.Exit<A, E>): TlsError => {
   assert.isTrue(Exit.isFailure(exit), "the upgrade should have failed")
@@ -158,6 +177,38 @@ describe("Tls.startTls", () => {
       yield* conn.writer.writeLine("hello")
       assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("tls echo: hello"))
       assert.deepStrictEqual(yield* conn.reader.readLine, Option.none())
+    }))
+
+  it.live("an upgraded connection is one connection in the metrics: opened once, closed once, bytes of both phases", () =>
+    Effect.gen(function*() {
+      const clientBefore = yield* sideReading("client")
+      const serverBefore = yield* sideReading("server")
+      const handlerDone = yield* Deferred.make<void>()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const server = yield* Server.make(localhost, (plain) =>
+          Effect.gen(function*() {
+            yield* plain.reader.readLine // "STARTTLS\n": 9 bytes
+            yield* plain.writer.write("220 go\n") // 7 bytes
+            const conn = yield* Tls.startTls(plain, serverSide)
+            const line = Option.getOrElse(yield* conn.reader.readLine, () => "") // "hello\n": 6 bytes
+            yield* conn.writer.writeLine(`echo ${line}`) // 11 bytes
+          }).pipe(Effect.ensuring(Deferred.succeed(handlerDone, undefined))))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const plain = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.listeningOn as number))
+          yield* plain.writer.write("STARTTLS\n")
+          assert.deepStrictEqual(yield* plain.reader.readLine, Option.some("220 go"))
+          const conn = yield* Tls.startTls(plain, clientSide)
+          const during = delta(clientBefore, yield* sideReading("client"))
+          assert.deepStrictEqual({ opened: during.opened, open: during.open }, { opened: 1, open: 1 })
+          yield* conn.writer.writeLine("hello")
+          assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("echo hello"))
+        }))
+        yield* Deferred.await(handlerDone)
+      }))
+      const client = yield* eventually(sideReading("client"), (r) => r.closed > clientBefore.closed)
+      const server = yield* eventually(sideReading("server"), (r) => r.closed > serverBefore.closed)
+      assert.deepStrictEqual(delta(clientBefore, client), { opened: 1, closed: 1, open: 0, read: 18, written: 15 })
+      assert.deepStrictEqual(delta(serverBefore, server), { opened: 1, closed: 1, open: 0, read: 15, written: 18 })
     }))
 
   it.scopedLive("a TLS connection cannot be upgraded again; a closed one fails Closed", () =>

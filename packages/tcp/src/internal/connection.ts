@@ -141,6 +141,11 @@ const attachedKey: unique symbol = Symbol("effect-tcp/attached")
 export class Attached<A extends Address.Address> implements Connection.Connection<A> {
   /** `socket.bytesWritten` when attached (bytes written by someone else before are not counted). */
   readonly bytesWrittenAtStart: number
+  /** Bytes the connection this one upgraded (STARTTLS) read and wrote, counted when this one closes. */
+  readBefore = 0
+  writtenBefore = 0
+  /** Set when STARTTLS replaced this connection: the successor counts the connection closed. */
+  upgraded = false
   constructor(
     readonly socket: Connection.TcpSocket<A>,
     readonly reader: ReaderImpl,
@@ -169,19 +174,45 @@ function onClose(this: AttachedSocket): void {
   const attached = this[attachedKey]
   attached.reader.fail(readerClosed)
   attached.writer.fail(writerClosed)
-  attached.counters.closed(attached.reader.received, this.bytesWritten - attached.bytesWrittenAtStart)
+  if (attached.upgraded) return
+  attached.counters.closed(
+    attached.readBefore + attached.reader.received,
+    attached.writtenBefore + this.bytesWritten - attached.bytesWrittenAtStart
+  )
 }
+
+/** A STARTTLS upgrade in progress: the plaintext connection and its byte counts before the handshake. */
+export interface Upgrade {
+  readonly attached: Attached<Address.Address>
+  readonly read: number
+  readonly written: number
+}
+
+/**
+ * Takes a plaintext connection's byte counts when STARTTLS starts (the handshake's own bytes go
+ * through the same socket and are not application bytes); none for a connection made elsewhere.
+ */
+export const upgradeStart = <A extends Address.Address>(connection: Connection.Connection<A>): Upgrade | undefined =>
+  connection instanceof Attached
+    ? {
+      attached: connection as Attached<Address.Address>,
+      read: connection.readBefore + connection.reader.received,
+      written: connection.writtenBefore + connection.socket.raw.bytesWritten - connection.bytesWrittenAtStart
+    }
+    : undefined
 
 /**
  * Gives a connected socket its reader and writer, synchronously and outside any scope: the
  * caller must run `release` when done with the connection (before the socket's own release).
- * `attach` is the scoped form.
+ * `attach` is the scoped form. `upgradeOf`: the plaintext connection that STARTTLS replaces; the
+ * metrics count one connection, opened by it and closed by this one, with the bytes of both.
  */
 export const attachUnscoped = <A extends Address.Address>(
   tcpSocket: Connection.TcpSocket<A>,
   readerConfig: ReaderConfig,
   writerConfig: WriterConfig,
-  side: metrics.Side
+  side: metrics.Side,
+  upgradeOf?: Upgrade
 ): Attached<A> => {
   const socket = tcpSocket.raw as AttachedSocket
   // The socket is the reader's source (its `pause` and `resume`) and the writer's abort.
@@ -195,7 +226,13 @@ export const attachUnscoped = <A extends Address.Address>(
   socket.on("data", onData)
   socket.on("end", onEnd)
   socket.on("error", onError)
-  attached.counters.opened()
+  if (upgradeOf !== undefined && !upgradeOf.attached.upgraded) {
+    upgradeOf.attached.upgraded = true
+    attached.readBefore = upgradeOf.read
+    attached.writtenBefore = upgradeOf.written
+  } else {
+    attached.counters.opened()
+  }
   if (socket.closed) onClose.call(socket)
   else socket.once("close", onClose)
   socket.resume()
@@ -225,9 +262,10 @@ export const attach = <A extends Address.Address>(
   tcpSocket: Connection.TcpSocket<A>,
   readerConfig: ReaderConfig,
   writerConfig: WriterConfig,
-  side: metrics.Side
+  side: metrics.Side,
+  upgradeOf?: Upgrade
 ): Effect.Effect<Connection.Connection<A>, never, Scope.Scope> =>
   Effect.uninterruptible(Effect.suspend(() => {
-    const attached = attachUnscoped(tcpSocket, readerConfig, writerConfig, side)
+    const attached = attachUnscoped(tcpSocket, readerConfig, writerConfig, side, upgradeOf)
     return Effect.as(Effect.addFinalizer(() => release(attached as Attached<Address.Address>)), attached)
   }))

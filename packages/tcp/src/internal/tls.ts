@@ -20,7 +20,7 @@ import type * as Tcp from "../Tcp.js"
 import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError, WriteError } from "../TcpError.js"
 import type * as Tls from "../Tls.js"
 import type * as WhereToConnect from "../WhereToConnect.js"
-import { attach, closeSocket, makeTcpSocket } from "./connection.js"
+import { attach, closeSocket, makeTcpSocket, upgradeStart } from "./connection.js"
 import * as defaults from "./defaults.js"
 import { codeOf, handshakeReason } from "./errno.js"
 import * as metrics from "./metrics.js"
@@ -715,6 +715,7 @@ export const startTls = <A extends Address.Address>(
         Effect.flatMap(Effect.mapError(restore(writer.flushed), closed), () => {
           if (raw.destroyed) return Effect.fail(closed("the socket is closed"))
           const plaintext = Effect.runSync(reader.bytesBuffered) + raw.readableLength
+          const upgrade = upgradeStart(connection)
           reader.close()
           writer.fail(upgradedWrite)
           if (plaintext > 0 && !cfg.discard) {
@@ -755,7 +756,8 @@ export const startTls = <A extends Address.Address>(
                     tlsTcpSocket(connection.socket, secure),
                     readerOptions,
                     writerOptions,
-                    cfg.side
+                    cfg.side,
+                    upgrade
                   )
               )
           )
