@@ -16,7 +16,6 @@ import { Socket } from "@effect/platform/Socket"
 import * as SocketServer from "@effect/platform/SocketServer"
 import * as RpcClient from "@effect/rpc/RpcClient"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -30,15 +29,10 @@ import type * as Tcp from "../Tcp.js"
 import { InvalidArgument, type ListenError } from "../TcpError.js"
 import * as WhereToConnect from "../WhereToConnect.js"
 import * as WhereToListen from "../WhereToListen.js"
+import * as defaults from "./defaults.js"
 import { makeLazy } from "./platformSocket.js"
 import * as platformSocketServer from "./platformSocketServer.js"
 import { checkConnect } from "./tcp.js"
-
-/** @internal */
-export const defaultConnectTimeout = Duration.seconds(1)
-
-/** @internal */
-export const defaultShutdownGracePeriod = Duration.millis(500)
 
 /** @internal */
 export const layerClientProtocol = (
@@ -47,7 +41,7 @@ export const layerClientProtocol = (
   Layer.effect(
     Runners.RpcClientProtocol,
     Effect.gen(function*() {
-      const connect: Tcp.ConnectOptions = { timeout: defaultConnectTimeout, ...connectOptions }
+      const connect: Tcp.ConnectOptions = { timeout: defaults.runnerConnectTimeout, ...connectOptions }
       // The options are the same for every runner: bad ones fail the Layer, not each message.
       yield* checkConnect(WhereToConnect.hostAndPort("localhost", 1), connect)
       const serialization = yield* RpcSerialization.RpcSerialization
@@ -92,7 +86,7 @@ export const layerSocketServer = (
         })
       }
       const server: Server.ServerOptions<Inet, unknown> = {
-        shutdownGracePeriod: defaultShutdownGracePeriod,
+        shutdownGracePeriod: defaults.runnerShutdownGracePeriod,
         ...listenOptions?.server
       }
       return yield* platformSocketServer.make(where as WhereToListen.Inet, server)

@@ -32,3 +32,18 @@ export const maxWaiting = 1024
 export const maxAcceptsPerBatch = 1
 export const dropIncomingConnections = false
 export const shutdownGracePeriod = Duration.seconds(10)
+
+/** A server on `node:cluster` workers (`ServerClusterOptions`); its grace period is `shutdownGracePeriod`. */
+export const clusterRestartLimit = 5
+export const clusterRestartWindow = Duration.minutes(1)
+export const clusterStartTimeout = Duration.seconds(30)
+/** After a worker said it stopped (or the grace period and this more passed): SIGTERM, then SIGKILL after this. */
+export const clusterKillAfter = Duration.seconds(5)
+export const clusterStatsTimeout = Duration.seconds(2)
+
+/**
+ * `@effect/cluster` runners (`ClusterSocket`): `NodeClusterSocket`'s connect timeout, and a short
+ * grace period because runners keep their connections to each other open (see `ClusterSocket`).
+ */
+export const runnerConnectTimeout = Duration.seconds(1)
+export const runnerShutdownGracePeriod = Duration.millis(500)

@@ -13,6 +13,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
+import { constVoid } from "effect/Function"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
@@ -26,6 +27,7 @@ import type * as Server from "../Server.js"
 import type * as ServerCluster from "../ServerCluster.js"
 import { InvalidArgument, ListenError, type ListenErrorReason, ServerClusterError } from "../TcpError.js"
 import * as WhereToListen from "../WhereToListen.js"
+import * as defaults from "./defaults.js"
 import * as metrics from "./metrics.js"
 import * as internalServer from "./server.js"
 import { removeIfStale } from "./serverListen.js"
@@ -61,16 +63,6 @@ type ToWorker =
 const isMessage = <M extends { readonly [key]: string }>(message: unknown): message is M =>
   typeof message === "object" && message !== null && typeof (message as Record<string, unknown>)[key] === "string"
 
-const defaults = {
-  restartLimit: 5,
-  restartWindow: Duration.minutes(1),
-  startTimeout: Duration.seconds(30),
-  shutdownGracePeriod: Duration.seconds(10),
-  /** After a worker said it stopped (or the grace period and this more passed): SIGTERM, then SIGKILL after this. */
-  killAfter: Duration.seconds(5),
-  statsTimeout: Duration.seconds(2)
-} as const
-
 // -------------------------------------------------------------------------------------------------
 // Options
 
@@ -83,29 +75,26 @@ interface Config {
   readonly handleSignals: boolean
 }
 
-const checkMillis = (argument: string, input: unknown, fallback: Duration.Duration): number => {
-  if (typeof input === "number" && !(input >= 0)) {
-    return validation.invalidArgument(argument, `expected a non-negative duration, got ${String(input)}`)
-  }
-  return validation.checkDuration(argument, input, fallback)
-}
-
 const config = (opts: ServerCluster.ServerClusterOptions<Address, unknown> | undefined): Config => {
   const restart = opts?.restart
   if (restart !== undefined && (typeof restart !== "object" || restart === null)) {
     validation.invalidArgument("restart", "expected { limit?, window? }")
   }
-  const window = checkMillis("restart.window", restart?.window, defaults.restartWindow)
+  const window = validation.checkDuration("restart.window", restart?.window, defaults.clusterRestartWindow)
   return {
     workers: validation.checkSize("workers", opts?.workers, os.availableParallelism()),
     restartLimit: restart?.limit === undefined
-      ? defaults.restartLimit
+      ? defaults.clusterRestartLimit
       : validation.checkCount("restart.limit", restart.limit, 0),
     restartWindowMillis: window === Infinity
       ? validation.invalidArgument("restart.window", "expected a finite duration")
       : window,
-    startTimeoutMillis: checkMillis("startTimeout", opts?.startTimeout, defaults.startTimeout),
-    graceMillis: checkMillis("shutdownGracePeriod", opts?.shutdownGracePeriod, defaults.shutdownGracePeriod),
+    startTimeoutMillis: validation.checkDuration("startTimeout", opts?.startTimeout, defaults.clusterStartTimeout),
+    graceMillis: validation.checkDuration(
+      "shutdownGracePeriod",
+      opts?.shutdownGracePeriod,
+      defaults.shutdownGracePeriod
+    ),
     handleSignals: validation.checkBoolean("handleSignals", opts?.handleSignals, true)
   }
 }
@@ -176,8 +165,6 @@ const send = (message: ToPrimary): void => {
   if (process.connected) process.send?.(message, undefined, undefined, () => {})
 }
 
-const noop = () => {}
-
 const worker = <W extends WhereToListen.WhereToListen, E, R>(
   where: W,
   handler: (connection: Connection<Server.AddressOf<W>>) => Effect.Effect<void, E, R>,
@@ -220,13 +207,13 @@ const worker = <W extends WhereToListen.WhereToListen, E, R>(
         process.on("message", onMessage)
         process.on("disconnect", onDisconnect)
         // Ctrl-C reaches every process of the terminal's group; the primary coordinates the shutdown.
-        process.on("SIGINT", noop)
+        process.on("SIGINT", constVoid)
       }),
       () =>
         Effect.sync(() => {
           process.off("message", onMessage)
           process.off("disconnect", onDisconnect)
-          process.off("SIGINT", noop)
+          process.off("SIGINT", constVoid)
         })
     )
     send({ [key]: "listening", listeningOn: server.listeningOn })
@@ -315,7 +302,7 @@ const primary = (
             break
         }
       })
-      w.on("error", noop)
+      w.on("error", constVoid)
       w.on("exit", (code, signal) => {
         members.delete(w.id)
         const why = signal !== null ? `signal ${signal}` : `code ${code}`
@@ -377,15 +364,15 @@ const primary = (
       const all = [...members.values()]
       for (const member of all) {
         if (member.ready && member.worker.isConnected()) {
-          member.worker.send({ [key]: "shutdown" } satisfies ToWorker, undefined, noop)
+          member.worker.send({ [key]: "shutdown" } satisfies ToWorker, undefined, constVoid)
         }
       }
       // A worker that never listened has nothing to drain.
       const ends = Effect.forEach(all, (member) =>
         (member.ready ? Deferred.await(member.stopped) : Effect.void).pipe(
-          Effect.timeoutOption(Duration.millis(cfg.graceMillis + Duration.toMillis(defaults.killAfter))),
+          Effect.timeoutOption(Duration.millis(cfg.graceMillis + Duration.toMillis(defaults.clusterKillAfter))),
           Effect.zipRight(Effect.sync(() => kill(member, "SIGTERM"))),
-          Effect.zipRight(Deferred.await(member.exited).pipe(Effect.timeoutOption(defaults.killAfter))),
+          Effect.zipRight(Deferred.await(member.exited).pipe(Effect.timeoutOption(defaults.clusterKillAfter))),
           Effect.zipRight(Effect.sync(() => kill(member, "SIGKILL"))),
           Effect.zipRight(Deferred.await(member.exited))
         ), { concurrency: "unbounded", discard: true })
@@ -445,9 +432,9 @@ const primary = (
     const ask = (member: Member, id: number): Effect.Effect<Option.Option<ServerCluster.Counts>> =>
       Effect.async<Option.Option<ServerCluster.Counts>>((resume) => {
         pendingStats.set(id, (counts) => resume(Effect.succeedSome(counts)))
-        const timer = setTimeout(() => resume(Effect.succeedNone), Duration.toMillis(defaults.statsTimeout))
+        const timer = setTimeout(() => resume(Effect.succeedNone), Duration.toMillis(defaults.clusterStatsTimeout))
         if (!member.worker.isConnected()) resume(Effect.succeedNone)
-        else member.worker.send({ [key]: "stats", id } satisfies ToWorker, undefined, noop)
+        else member.worker.send({ [key]: "stats", id } satisfies ToWorker, undefined, constVoid)
         return Effect.sync(() => clearTimeout(timer))
       }).pipe(Effect.ensuring(Effect.sync(() => pendingStats.delete(id))))
 
