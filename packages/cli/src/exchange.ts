@@ -20,7 +20,7 @@ export const upload = <A extends Address.Address>(
   connection: Connection.Connection<A>,
   input: Input,
   onBytes: (n: number) => void = () => {}
-): Effect.Effect<void, InputError | TcpError.WriteError> =>
+): Effect.Effect<void, InputError | TcpError.WriteError | TcpError.InvalidArgument> =>
   Effect.gen(function*() {
     while (true) {
       const chunk = yield* input.pull
@@ -66,7 +66,10 @@ export const exchange = <A extends Address.Address>(
   connection: Connection.Connection<A>,
   input: Input,
   output: Output
-): Effect.Effect<void, InputError | OutputError | TcpError.ReadError | TcpError.WriteError> => {
+): Effect.Effect<
+  void,
+  InputError | OutputError | TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument
+> => {
   const up = upload(connection, input).pipe(
     Effect.catchIf(
       (e) => e._tag === "WriteError" && (e.reason === "ConsumerLeft" || e.reason === "Closed"),
@@ -85,7 +88,7 @@ export const exchange = <A extends Address.Address>(
  */
 export const echo = <A extends Address.Address>(
   connection: Connection.Connection<A>
-): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError> =>
+): Effect.Effect<void, TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument> =>
   Effect.gen(function*() {
     while (true) {
       const chunk = yield* connection.reader.read()

@@ -78,7 +78,7 @@ Examples:
   etcp listen --tls --cert server.crt --key server.key --port 9443 --echo --keep-open
   etcp listen                  # the OS chooses the port`
 
-type ExchangeError = InputError | OutputError | TcpError.ReadError | TcpError.WriteError
+type ExchangeError = InputError | OutputError | TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument
 
 /** One client: the socket to standard output while standard input (when this client holds it) goes to the socket. */
 const netcat = <A extends Address.Address>(

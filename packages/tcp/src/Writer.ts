@@ -15,6 +15,8 @@
  * **Errors.** A peer that went away (EPIPE, ECONNRESET) is `WriteError` `"ConsumerLeft"` on the
  * next write or flush, and completes `consumerLeft`. Bytes that wait unflushed longer than
  * `bufferAgeLimit` fail the writer with `"BufferAgeLimitExceeded"` and tear the connection down.
+ * A value that is neither a `Uint8Array` nor a string (a JavaScript caller's mistake) fails with
+ * `InvalidArgument` naming the argument, before anything is queued; the writer stays usable.
  *
  * @example
  * ```ts
@@ -34,6 +36,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import { hasProperty } from "effect/Predicate"
 import * as Sink from "effect/Sink"
+import { show } from "./internal/validate.js"
 import * as internal from "./internal/writer.js"
 import { InvalidArgument, type WriteError } from "./TcpError.js"
 
@@ -92,15 +95,17 @@ export interface Writer {
    *
    * Interruption: a write interrupted while it waits for space queues none of its bytes.
    *
-   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`;
+   * `InvalidArgument` when `data` is neither a `Uint8Array` nor a string (nothing is queued).
    */
-  write(data: Uint8Array | string): Effect.Effect<void, WriteError>
+  write(data: Uint8Array | string): Effect.Effect<void, WriteError | InvalidArgument>
   /**
    * Writes `line` followed by LF, as `write` does.
    *
-   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`;
+   * `InvalidArgument` when `line` is not a string (nothing is queued).
    */
-  writeLine(line: string): Effect.Effect<void, WriteError>
+  writeLine(line: string): Effect.Effect<void, WriteError | InvalidArgument>
   /**
    * Completes when everything written so far has been handed to the OS.
    *
@@ -127,9 +132,11 @@ export interface Writer {
    * Interruption: the elements already handed to the socket go out; the element that was
    * waiting for space and the rest of its chunk are not written.
    *
-   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`.
+   * Fails with: `"ConsumerLeft"` (the peer went away), `"BufferAgeLimitExceeded"`, `"Closed"` (after `close`), `"Unknown"`;
+   * `InvalidArgument` for an element that is neither a `Uint8Array` nor a string (nothing of its
+   * chunk is written).
    */
-  readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError>
+  readonly sink: Sink.Sink<void, Uint8Array | string, never, WriteError | InvalidArgument>
   /** Bytes written so far (including those still waiting for the OS). */
   readonly bytesWritten: Effect.Effect<number>
   /** Bytes written and not yet handed to the OS. */
@@ -138,6 +145,14 @@ export interface Writer {
   readonly isClosed: Effect.Effect<boolean>
 }
 
+const notAWriter = (writer: unknown): Effect.Effect<never, InvalidArgument> =>
+  Effect.fail(
+    new InvalidArgument({
+      argument: "writer",
+      message: `writer: expected a connection's Writer, got ${show(writer)}`
+    })
+  )
+
 /**
  * Writes bytes or a string; see {@link Writer.write}.
  *
@@ -145,9 +160,12 @@ export interface Writer {
  * @category writing
  */
 export const write: {
-  (data: Uint8Array | string): (writer: Writer) => Effect.Effect<void, WriteError>
-  (writer: Writer, data: Uint8Array | string): Effect.Effect<void, WriteError>
-} = dual(2, (writer: Writer, data: Uint8Array | string) => writer.write(data))
+  (data: Uint8Array | string): (writer: Writer) => Effect.Effect<void, WriteError | InvalidArgument>
+  (writer: Writer, data: Uint8Array | string): Effect.Effect<void, WriteError | InvalidArgument>
+} = dual(
+  2,
+  (writer: Writer, data: Uint8Array | string) => isWriter(writer) ? writer.write(data) : notAWriter(writer)
+)
 
 /**
  * Writes a line; see {@link Writer.writeLine}.
@@ -156,9 +174,9 @@ export const write: {
  * @category writing
  */
 export const writeLine: {
-  (line: string): (writer: Writer) => Effect.Effect<void, WriteError>
-  (writer: Writer, line: string): Effect.Effect<void, WriteError>
-} = dual(2, (writer: Writer, line: string) => writer.writeLine(line))
+  (line: string): (writer: Writer) => Effect.Effect<void, WriteError | InvalidArgument>
+  (writer: Writer, line: string): Effect.Effect<void, WriteError | InvalidArgument>
+} = dual(2, (writer: Writer, line: string) => isWriter(writer) ? writer.writeLine(line) : notAWriter(writer))
 
 /**
  * Waits until everything written has been handed to the OS; see {@link Writer.flushed}.
@@ -166,15 +184,18 @@ export const writeLine: {
  * @since 0.1.0
  * @category writing
  */
-export const flushed = (writer: Writer): Effect.Effect<void, WriteError> => writer.flushed
+export const flushed = (writer: Writer): Effect.Effect<void, WriteError | InvalidArgument> =>
+  isWriter(writer) ? writer.flushed : notAWriter(writer)
 
 /**
- * Flushes and half-closes; see {@link Writer.close}.
+ * Flushes and half-closes; see {@link Writer.close}. Fails only with `InvalidArgument`, when
+ * `writer` is not a `Writer`.
  *
  * @since 0.1.0
  * @category lifecycle
  */
-export const close = (writer: Writer): Effect.Effect<void> => writer.close
+export const close = (writer: Writer): Effect.Effect<void, InvalidArgument> =>
+  isWriter(writer) ? writer.close : notAWriter(writer)
 
 /**
  * A sink that writes every string it receives as a line (followed by LF): the counterpart of
@@ -183,7 +204,7 @@ export const close = (writer: Writer): Effect.Effect<void> => writer.close
  * in one write. It does not close the writer.
  *
  * Fails with: `InvalidArgument` for an element that is not a string (nothing of its chunk is
- * written), the writer's `WriteError`s.
+ * written) or a `writer` that is not a `Writer`, the writer's `WriteError`s.
  *
  * @example
  * ```ts
@@ -200,6 +221,7 @@ export const close = (writer: Writer): Effect.Effect<void> => writer.close
 export const lineSink = (writer: Writer): Sink.Sink<void, string, never, WriteError | InvalidArgument> =>
   Sink.forEachChunk((lines: Chunk.Chunk<string>) =>
     Effect.suspend((): Effect.Effect<void, WriteError | InvalidArgument> => {
+      if (!isWriter(writer)) return notAWriter(writer)
       let text = ""
       for (const line of lines) {
         if (typeof line !== "string") {

@@ -513,7 +513,9 @@ describe("Server", () => {
               yield* conn.writer.flushed
             }
           }).pipe(
-            Effect.tapError((error) => Ref.update(endings, (all) => [...all, `${error._tag}:${error.reason}`]))
+            Effect.tapError((error) =>
+              Ref.update(endings, (all) => [...all, `${error._tag}:${"reason" in error ? error.reason : ""}`])
+            )
           ), { onHandlerError: () => Ref.update(calls, (n) => n + 1) })
         for (const mode of ["read", "write"]) {
           yield* Effect.scoped(Effect.gen(function*() {

@@ -325,7 +325,10 @@ describe("Server options", () => {
           }), {
           bufferAgeLimit: "200 millis",
           onHandlerError: (_, cause) =>
-            Ref.update(reasons, (all) => [...all, ...[...Cause.failures(cause)].map((e) => e.reason)])
+            Ref.update(
+              reasons,
+              (all) => [...all, ...[...Cause.failures(cause)].map((e) => "reason" in e ? e.reason : e._tag)]
+            )
         })
         const client = yield* Tcp.connect(target(server.listeningOn))
         yield* eventually(Ref.get(reasons), (all) => all.length > 0, "the age limit", 8000)

@@ -6,7 +6,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Reader from "../src/Reader.js"
 import * as Tcp from "../src/Tcp.js"
-import type { WriteError } from "../src/TcpError.js"
+import type { InvalidArgument, WriteError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
 import * as Writer from "../src/Writer.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
@@ -68,6 +68,57 @@ describe("Writer", () => {
       assert.strictEqual(received.toString(), "héllo world!\nabc\n")
     }))
 
+  it.scopedLive("wrong types from JavaScript callers fail InvalidArgument naming the argument; nothing is queued and the writer stays usable", () =>
+    Effect.gen(function*() {
+      const server = yield* rawServer()
+      const received = yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* Tcp.connect(where(server.port))
+        const peer = yield* accept(server)
+        const receiving = yield* Effect.fork(readToEnd(peer))
+        const hostile: ReadonlyArray<any> = [
+          1,
+          NaN,
+          null,
+          undefined,
+          {},
+          [1, 2],
+          Symbol("s"),
+          () => "x",
+          new ArrayBuffer(4)
+        ]
+        const failures: Array<InvalidArgument | WriteError> = []
+        for (const value of hostile) {
+          failures.push(yield* Effect.flip(conn.writer.write(value)))
+          failures.push(yield* Effect.flip(Writer.write(conn.writer, value)))
+          failures.push(yield* Effect.flip(Stream.run(Stream.make("a", value), conn.writer.sink)))
+          if (typeof value !== "string") {
+            failures.push(yield* Effect.flip(conn.writer.writeLine(value)))
+            failures.push(yield* Effect.flip(Writer.writeLine(value)(conn.writer)))
+          }
+        }
+        for (const notAWriter of [1, null, {}, "w"] as ReadonlyArray<any>) {
+          failures.push(yield* Effect.flip(Writer.write(notAWriter, "x")))
+          failures.push(yield* Effect.flip(Writer.writeLine(notAWriter, "x")))
+          failures.push(yield* Effect.flip(Writer.flushed(notAWriter)))
+          failures.push(yield* Effect.flip(Writer.close(notAWriter)))
+          failures.push(yield* Effect.flip(Stream.run(Stream.make("x"), Writer.lineSink(notAWriter))))
+        }
+        for (const failure of failures) {
+          assert.strictEqual(failure._tag, "InvalidArgument")
+          if (failure._tag === "InvalidArgument") {
+            assert.include(["data", "line", "element", "writer"], failure.argument)
+            assert.isTrue(failure.message.startsWith(`${failure.argument}: `), failure.message)
+          }
+        }
+        assert.strictEqual(yield* conn.writer.bytesWritten, 0, "nothing was queued")
+        assert.isFalse(yield* conn.writer.isClosed)
+        yield* conn.writer.writeLine("still usable")
+        yield* conn.writer.close
+        return yield* Fiber.join(receiving)
+      }))
+      assert.strictEqual(received.toString(), "still usable\n")
+    }))
+
   it.scopedLive("written bytes reach the peer without an explicit flush", () =>
     Effect.gen(function*() {
       const server = yield* rawServer()
@@ -91,8 +142,7 @@ describe("Writer", () => {
       yield* conn.writer.flushed
       assert.isTrue(yield* conn.writer.isClosed)
       const error = yield* Effect.flip(conn.writer.write("y"))
-      assert.strictEqual(error._tag, "WriteError")
-      assert.strictEqual(error.reason, "Closed")
+      assert.include(error, { _tag: "WriteError", reason: "Closed" })
     }))
 
   it.scopedLive("writer-first release: 4 MiB written just before the scope closes all reach the peer, then EOF", () =>
@@ -202,20 +252,19 @@ describe("Writer", () => {
         yield* accept(server)
         const chunk = Buffer.alloc(64 * 1024, 1)
         const start = Date.now()
-        let error: WriteError | undefined
+        let error: WriteError | InvalidArgument | undefined
         for (let i = 0; i < 2000 && error === undefined; i++) {
           const exit = yield* Effect.exit(conn.writer.write(chunk))
           if (Exit.isFailure(exit)) error = yield* Effect.flip(exit)
         }
         const elapsed = Date.now() - start
         assert.isDefined(error)
-        assert.strictEqual(error!._tag, "WriteError")
-        assert.strictEqual(error!.reason, "BufferAgeLimitExceeded")
+        assert.include(error, { _tag: "WriteError", reason: "BufferAgeLimitExceeded" })
         assert.isAtLeast(elapsed, 250)
         assert.isBelow(elapsed, 10_000)
         // Torn down: the socket is destroyed, later writes and flushes fail, reads end in an error.
         assert.isTrue(conn.socket.raw.destroyed)
-        assert.strictEqual((yield* Effect.flip(conn.writer.write("x"))).reason, "BufferAgeLimitExceeded")
+        assert.include(yield* Effect.flip(conn.writer.write("x")), { reason: "BufferAgeLimitExceeded" })
         assert.strictEqual((yield* Effect.flip(conn.writer.flushed)).reason, "BufferAgeLimitExceeded")
         const read = yield* Effect.exit(conn.reader.readLine)
         assert.isTrue(Exit.isFailure(read))
@@ -229,15 +278,14 @@ describe("Writer", () => {
           onConnection: (socket) => socket.once("data", () => socket.resetAndDestroy())
         })
         const conn = yield* Tcp.connect(where(server.port))
-        let error: WriteError | undefined
+        let error: WriteError | InvalidArgument | undefined
         for (let i = 0; i < 200 && error === undefined; i++) {
           const exit = yield* Effect.exit(Effect.zipRight(conn.writer.write("data\n"), conn.writer.flushed))
           if (Exit.isFailure(exit)) error = yield* Effect.flip(exit)
           else yield* Effect.sleep("10 millis")
         }
         assert.isDefined(error)
-        assert.strictEqual(error!._tag, "WriteError")
-        assert.strictEqual(error!.reason, "ConsumerLeft")
+        assert.include(error, { _tag: "WriteError", reason: "ConsumerLeft" })
         yield* conn.writer.consumerLeft.pipe(Effect.timeoutFail({
           duration: "5 seconds",
           onTimeout: () => new Error("consumerLeft did not complete")
@@ -250,13 +298,13 @@ describe("Writer", () => {
         const conn = yield* Tcp.connect(where(server.port))
         yield* conn.writer.writeLine("hello")
         assert.deepStrictEqual(yield* conn.reader.readLine, Option.none(), "the peer's FIN is end of stream")
-        let error: WriteError | undefined
+        let error: WriteError | InvalidArgument | undefined
         for (let i = 0; i < 200 && error === undefined; i++) {
           const exit = yield* Effect.exit(Effect.zipRight(conn.writer.write("more\n"), conn.writer.flushed))
           if (Exit.isFailure(exit)) error = yield* Effect.flip(exit)
           else yield* Effect.sleep("10 millis")
         }
-        assert.strictEqual(error?.reason, "ConsumerLeft")
+        assert.include(error, { _tag: "WriteError", reason: "ConsumerLeft" })
         yield* conn.writer.consumerLeft.pipe(Effect.timeout("5 seconds"))
       }))
 

@@ -26,14 +26,20 @@ const invalid = (argument: string, message: string) =>
  * Back-pressure both ways: a read waits for bytes (the peer's socket is paused while the reader's
  * buffer is full), a write waits while the writer's buffer is full (and then nothing is read).
  */
-const pump = (reader: Reader.Reader, writer: Writer.Writer): Effect.Effect<number, ReadError | WriteError> =>
+const pump = (
+  reader: Reader.Reader,
+  writer: Writer.Writer
+): Effect.Effect<number, ReadError | WriteError | InvalidArgument> =>
   Effect.suspend(() => {
     let count = 0
-    const loop: Effect.Effect<number, ReadError | WriteError> = Effect.flatMap(reader.read(), (bytes) => {
-      if (Option.isNone(bytes)) return Effect.succeed(count)
-      count += bytes.value.byteLength
-      return Effect.zipRight(writer.write(bytes.value), loop)
-    })
+    const loop: Effect.Effect<number, ReadError | WriteError | InvalidArgument> = Effect.flatMap(
+      reader.read(),
+      (bytes) => {
+        if (Option.isNone(bytes)) return Effect.succeed(count)
+        count += bytes.value.byteLength
+        return Effect.zipRight(writer.write(bytes.value), loop)
+      }
+    )
     return loop
   })
 
@@ -52,7 +58,7 @@ const isEnds = (value: unknown): value is Copy.Ends =>
   isWriter((value as Copy.Ends).writer)
 
 /** One direction: copy, then flush and half-close the destination (its FIN tells the peer). */
-const oneWay = (from: Copy.Ends, to: Copy.Ends): Effect.Effect<number, ReadError | WriteError> =>
+const oneWay = (from: Copy.Ends, to: Copy.Ends): Effect.Effect<number, ReadError | WriteError | InvalidArgument> =>
   Effect.flatMap(
     pump(from.reader, to.writer),
     (count) => Effect.flatMap(to.writer.flushed, () => Effect.as(to.writer.close, count))

@@ -42,7 +42,7 @@ const readFailure = (error: ReadError | InvalidArgument): Socket.SocketError =>
     ? new Socket.SocketCloseError({ reason: "Close", code: 1000 })
     : new Socket.SocketGenericError({ reason: "Read", cause: error })
 
-const writeFailure = (error: WriteError): Socket.SocketError =>
+const writeFailure = (error: WriteError | InvalidArgument): Socket.SocketError =>
   new Socket.SocketGenericError({ reason: "Write", cause: error })
 
 /**
@@ -224,7 +224,8 @@ const makeWith = <A extends Address>(
         // because the writer was released), it goes to the next connection, as NodeSocket's
         // writes wait for the next run's connection.
         return Effect.catchAll(live.connection.writer.write(chunk), (error) => {
-          if (live.writerReleased) return Effect.fail(writeFailure(error))
+          // A chunk that is not one is the caller's mistake, not a dead connection.
+          if (live.writerReleased || error._tag === "InvalidArgument") return Effect.fail(writeFailure(error))
           retire(live)
           return write(chunk)
         })

@@ -18,16 +18,29 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Sink from "effect/Sink"
 import type * as net from "node:net"
-import { WriteError } from "../TcpError.js"
+import { InvalidArgument, WriteError } from "../TcpError.js"
 import type * as Writer from "../Writer.js"
 import { writeError } from "./errno.js"
 import * as metrics from "./metrics.js"
+import { show } from "./validate.js"
 
 /** `Writer.TypeId`. */
 export const TypeId: Writer.TypeId = Symbol.for("effect-tcp/Writer") as Writer.TypeId
 
 const EMPTY = Buffer.alloc(0)
 const writerClosed = new WriteError({ reason: "Closed" })
+
+/** Whether `data` is something a write takes (JavaScript callers may pass anything). */
+const isWritable = (data: unknown): data is Uint8Array | string =>
+  typeof data === "string" || data instanceof Uint8Array
+
+const notWritable = (argument: string, data: unknown): Exit.Exit<never, InvalidArgument> =>
+  Exit.fail(
+    new InvalidArgument({ argument, message: `${argument}: expected a Uint8Array or a string, got ${show(data)}` })
+  )
+
+const notLine = (line: unknown): Exit.Exit<never, InvalidArgument> =>
+  Exit.fail(new InvalidArgument({ argument: "line", message: `line: expected a string, got ${show(line)}` }))
 
 /** Uncorks at the end of the tick in which a writer corked (shared: no closure per writer). */
 const uncorkAtEndOfTick = (writer: WriterImpl): void => writer.uncorkIfCorked()
@@ -65,7 +78,7 @@ export class WriterImpl implements Writer.Writer {
   private cachedFlushed: Effect.Effect<void, WriteError> | undefined = undefined
   private cachedClose: Effect.Effect<void> | undefined = undefined
   private cachedConsumerLeft: Effect.Effect<void> | undefined = undefined
-  private cachedSink: Sink.Sink<void, Uint8Array | string, never, WriteError> | undefined = undefined
+  private cachedSink: Sink.Sink<void, Uint8Array | string, never, WriteError | InvalidArgument> | undefined = undefined
   private cachedBytesWritten: Effect.Effect<number> | undefined = undefined
   private cachedBytesToWrite: Effect.Effect<number> | undefined = undefined
   private cachedIsClosed: Effect.Effect<boolean> | undefined = undefined
@@ -203,8 +216,10 @@ export class WriterImpl implements Writer.Writer {
     return Exit.void
   }
 
-  write(data: Uint8Array | string): Effect.Effect<void, WriteError> {
-    return Effect.suspend(() => this.tryWrite(data) ?? this.writeAfterSpace(data))
+  write(data: Uint8Array | string): Effect.Effect<void, WriteError | InvalidArgument> {
+    return Effect.suspend((): Effect.Effect<void, WriteError | InvalidArgument> =>
+      isWritable(data) ? this.tryWrite(data) ?? this.writeAfterSpace(data) : notWritable("data", data)
+    )
   }
 
   private writeAfterSpace(data: Uint8Array | string): Effect.Effect<void, WriteError> {
@@ -215,8 +230,8 @@ export class WriterImpl implements Writer.Writer {
     return retry
   }
 
-  writeLine(line: string): Effect.Effect<void, WriteError> {
-    return this.write(line + "\n")
+  writeLine(line: string): Effect.Effect<void, WriteError | InvalidArgument> {
+    return typeof line === "string" ? this.write(line + "\n") : Effect.suspend(() => notLine(line))
   }
 
   get flushed(): Effect.Effect<void, WriteError> {
@@ -294,11 +309,21 @@ export class WriterImpl implements Writer.Writer {
     return Exit.void
   }
 
-  /** A sink that writes each chunk of the stream at once (one cork, no effect per element). */
-  get sink(): Sink.Sink<void, Uint8Array | string, never, WriteError> {
-    return this.cachedSink ??= Sink.forEachChunk((chunk: Chunk.Chunk<Uint8Array | string>) =>
-      this.writeChunk(Chunk.toReadonlyArray(chunk), 0)
-    )
+  /**
+   * A sink that writes each chunk of the stream at once (one cork, no effect per element). A
+   * chunk with an element that is neither bytes nor a string is refused whole, before any of it
+   * is written.
+   */
+  get sink(): Sink.Sink<void, Uint8Array | string, never, WriteError | InvalidArgument> {
+    return this.cachedSink ??= Sink.forEachChunk((
+      chunk: Chunk.Chunk<Uint8Array | string>
+    ): Effect.Effect<void, WriteError | InvalidArgument> => {
+      const elements = Chunk.toReadonlyArray(chunk)
+      for (const element of elements) {
+        if (!isWritable(element)) return notWritable("element", element)
+      }
+      return this.writeChunk(elements, 0)
+    })
   }
 
   get bytesWritten(): Effect.Effect<number> {
