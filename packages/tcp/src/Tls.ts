@@ -8,6 +8,9 @@
  * `"HostnameMismatch"`, `"CertificateExpired"`, `"HandshakeFailed"`) and whose `cause` is a
  * {@link TlsError} keeping the OpenSSL code and the address that was tried.
  *
+ * Mutual TLS 1.3: a client certificate that the server refuses fails the client's first read,
+ * not its connect (see {@link ClientOptions} `cert`).
+ *
  * **Server.** `Server.make` / `layer` / `serve` take a `tls` option ({@link ServerOptions}): a
  * handler starts only after its client's handshake completed; `handshakeTimeout` bounds it; a
  * failed handshake never reaches the handler or `onHandlerError`: it is counted in
@@ -85,7 +88,22 @@ export type Version = "TLSv1.2" | "TLSv1.3"
 export interface ClientOptions {
   /** Trusted certificate authorities (PEM). Defaults to the system's (Node's bundled roots). */
   readonly ca?: Pem | undefined
-  /** Client certificate chain (PEM), for servers that ask for one (mutual TLS); with `key`. */
+  /**
+   * Client certificate chain (PEM), for servers that ask for one (mutual TLS); with `key`.
+   *
+   * A server that refuses the client's certificate: under TLS 1.2 the connect fails
+   * (`ConnectError`, a handshake failure reason). Under TLS 1.3 (the default when both sides
+   * support it) the client's handshake completes before the server has checked the client's
+   * certificate, so the connect succeeds and the refusal shows on the first read (or a later
+   * write):
+   * - no certificate sent to a server that requires one: the server's `certificate_required`
+   *   alert, a `ReadError` (or `WriteError`) with reason `"Unknown"` whose `cause.code` is
+   *   `"ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED"`;
+   * - a certificate the server does not trust: an OpenSSL server (`openssl s_server -Verify`)
+   *   sends an alert, e.g. `cause.code` `"ERR_SSL_TLSV1_ALERT_UNKNOWN_CA"`; a Node server
+   *   (effect-tcp's too) closes without an alert, so the first read returns the end of the
+   *   stream (`Reset` if the client had written bytes the server never read).
+   */
   readonly cert?: Pem | undefined
   /** Private key of `cert` (PEM). */
   readonly key?: Pem | undefined

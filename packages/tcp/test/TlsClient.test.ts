@@ -12,6 +12,7 @@ import * as path from "node:path"
 import type * as tls from "node:tls"
 import * as PlatformSocket from "../src/PlatformSocket.js"
 import * as Reconnect from "../src/Reconnect.js"
+import * as Server from "../src/Server.js"
 import * as Tcp from "../src/Tcp.js"
 import { ConnectError } from "../src/TcpError.js"
 import * as Tls from "../src/Tls.js"
@@ -19,6 +20,7 @@ import * as WhereToConnect from "../src/WhereToConnect.js"
 import { testCertificates } from "./utils/certs.js"
 import { expectFdsBackTo, fdCount } from "./utils/fds.js"
 import { accept, rawServer, rawWrite, readToEnd } from "./utils/rawServer.js"
+import { echo, localhost } from "./utils/server.js"
 import { tempDir } from "./utils/tempDir.js"
 import { acceptSecure, tlsPeerServer } from "./utils/tlsPeers.js"
 
@@ -267,6 +269,39 @@ describe("Tls client", () => {
       assert.strictEqual(peer.getPeerCertificate().subject.CN, "effect-tcp test client")
       yield* conn.writer.writeLine("hello")
       assert.strictEqual(yield* peerRead(peer), "hello\n")
+    }))
+
+  it.scopedLive("mutual TLS 1.3: a refused client certificate shows on the first read, not on connect", () =>
+    Effect.gen(function*() {
+      const handled = yield* Deferred.make<void>()
+      const server = yield* Server.make(
+        localhost,
+        (conn) => Effect.zipRight(Deferred.succeed(handled, undefined), echo(conn)),
+        {
+          tls: { certificates: [serverTls], requestCert: true, ca: certs.ca.cert }
+        }
+      )
+      const where = WhereToConnect.hostAndPort("localhost", server.listeningOn)
+      // No certificate: the client's handshake completes (TLS 1.3 sends the certificate in the
+      // client's last flight), then the server's certificate_required alert fails the first read.
+      const refused = yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* Tcp.connect(where, { tls: trust })
+        assert.strictEqual(Option.getOrThrow(Tls.info(conn)).protocol, "TLSv1.3")
+        return yield* Effect.flip(conn.reader.readLine)
+      }))
+      assert.strictEqual(refused._tag, "ReadError")
+      assert.strictEqual(refused.reason, "Unknown")
+      assert.strictEqual((refused.cause as { code?: string }).code, "ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED")
+      // A certificate the server does not trust: a Node server (ours) closes without an alert,
+      // so the client reads the end of the stream.
+      const untrusted = yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* Tcp.connect(where, {
+          tls: { ...trust, cert: certs.untrusted.cert, key: certs.untrusted.key }
+        })
+        return yield* conn.reader.read()
+      }))
+      assert.isTrue(Option.isNone(untrusted))
+      assert.isFalse(yield* Deferred.isDone(handled))
     }))
 
   it.scopedLive("half-close over TLS: after writer.close the peer still sends, then end of stream", () =>

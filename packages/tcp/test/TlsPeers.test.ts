@@ -110,6 +110,24 @@ describe("TLS against real peers", () => {
         yield* child.waitFor(/effect-tcp test client/) // s_server prints the verified client certificate
       }))
 
+    it.scopedLive("mutual TLS 1.3: s_server refuses an untrusted client certificate; our first read fails with its alert", () =>
+      Effect.gen(function*() {
+        const { port } = yield* sServer(certs.server, [
+          "-Verify",
+          "1",
+          "-verify_return_error",
+          "-CAfile",
+          certs.ca.certFile
+        ])
+        const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", port), {
+          tls: { ...trust, cert: certs.untrusted.cert, key: certs.untrusted.key }
+        })
+        assert.strictEqual(Option.getOrThrow(Tls.info(conn)).protocol, "TLSv1.3")
+        const error = yield* Effect.flip(conn.reader.readLine)
+        assert.strictEqual(error.reason, "Unknown")
+        assert.strictEqual((error.cause as { code?: string }).code, "ERR_SSL_TLSV1_ALERT_UNKNOWN_CA")
+      }))
+
     const kinds: ReadonlyArray<{
       readonly name: string
       readonly pair: { readonly certFile: string; readonly keyFile: string }
