@@ -15,7 +15,7 @@ import type * as Connection from "../Connection.js"
 import { ReadError, WriteError } from "../TcpError.js"
 import { readError, writeError } from "./errno.js"
 import * as metrics from "./metrics.js"
-import { type ReaderConfig, ReaderImpl } from "./reader.js"
+import { type HandOffScheduler, type ReaderConfig, ReaderImpl } from "./reader.js"
 import { type WriterConfig, WriterImpl } from "./writer.js"
 
 const readerClosed = new ReadError({ reason: "Closed" })
@@ -206,19 +206,21 @@ export const upgradeStart = <A extends Address.Address>(connection: Connection.C
  * caller must run `release` when done with the connection (before the socket's own release).
  * `attach` is the scoped form. `upgradeOf`: the plaintext connection that STARTTLS replaces; the
  * metrics count one connection, opened by it and closed by this one, with the bytes of both.
+ * `handOff`: the scheduler of the fibers that will read (a server's), see `HandOffScheduler`.
  */
 export const attachUnscoped = <A extends Address.Address>(
   tcpSocket: Connection.TcpSocket<A>,
   readerConfig: ReaderConfig,
   writerConfig: WriterConfig,
   side: metrics.Side,
-  upgradeOf?: Upgrade
+  upgradeOf?: Upgrade,
+  handOff?: HandOffScheduler
 ): Attached<A> => {
   const socket = tcpSocket.raw as AttachedSocket
   // The socket is the reader's source (its `pause` and `resume`) and the writer's abort.
   const attached = new Attached(
     tcpSocket,
-    new ReaderImpl(socket, readerConfig),
+    new ReaderImpl(socket, readerConfig, handOff),
     new WriterImpl(socket, writerConfig),
     metrics.forSide(side)
   )

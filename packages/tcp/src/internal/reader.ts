@@ -18,6 +18,7 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as RuntimeFlags from "effect/RuntimeFlags"
+import type * as Scheduler from "effect/Scheduler"
 import * as Stream from "effect/Stream"
 import type * as Reader from "../Reader.js"
 import type { ReadLimit } from "../TcpError.js"
@@ -66,6 +67,43 @@ const asBuffer = (bytes: Uint8Array): Buffer =>
 export interface ReaderSource {
   readonly pause: () => void
   readonly resume: () => void
+}
+
+/**
+ * The scheduler of a server's connection fibers: the runtime's own, except that a read waiting
+ * for input is resumed inside the socket's callback that delivered it (`resumeNow`), instead of
+ * one more task on the runtime's scheduler (a microtask and a queue per wake-up). Resuming a
+ * fiber is a task the fiber hands to its scheduler; this one runs that one task at once.
+ */
+export class HandOffScheduler implements Scheduler.Scheduler {
+  private armed = false
+  constructor(private readonly underlying: Scheduler.Scheduler) {}
+
+  scheduleTask(task: Scheduler.Task, priority: number, fiber?: Fiber.RuntimeFiber<unknown, unknown>): void {
+    if (this.armed) {
+      this.armed = false
+      task()
+    } else {
+      this.underlying.scheduleTask(task, priority, fiber as never)
+    }
+  }
+
+  shouldYield(fiber: Fiber.RuntimeFiber<unknown, unknown>): number | false {
+    return this.underlying.shouldYield(fiber)
+  }
+
+  /**
+   * Calls `resume` (an `Effect.async` callback) so that the fiber runs now, from the caller's
+   * stack, when it uses this scheduler; otherwise `resume` schedules it as usual.
+   */
+  resumeNow(resume: (effect: Effect.Effect<any, any>) => void, effect: Effect.Effect<any, any>): void {
+    this.armed = true
+    try {
+      resume(effect)
+    } finally {
+      this.armed = false
+    }
+  }
 }
 
 /** Options of the reader that have been validated already. */
@@ -141,7 +179,12 @@ export class ReaderImpl implements Reader.Reader {
   private mergedEnd = 0
   private mergedView: Buffer | undefined = undefined
 
-  constructor(private readonly source: ReaderSource, private readonly config: ReaderConfig) {}
+  constructor(
+    private readonly source: ReaderSource,
+    private readonly config: ReaderConfig,
+    /** The scheduler of the fibers that read (a server's), resumed from the socket's callbacks. */
+    private readonly handOff?: HandOffScheduler
+  ) {}
 
   // ---------------------------------------------------------------------------------------------
   // Feeding, from the socket
@@ -154,7 +197,7 @@ export class ReaderImpl implements Reader.Reader {
     this.received += chunk.byteLength
     this.arrivals++
     if (this.waiter !== undefined) {
-      this.wake()
+      this.wakeNow()
     } else if (this.buffered >= this.config.bufferSize && !this.paused) {
       this.paused = true
       this.source.pause()
@@ -165,7 +208,7 @@ export class ReaderImpl implements Reader.Reader {
   end(): void {
     this.eof = true
     this.arrivals++
-    this.wake()
+    this.wakeNow()
   }
 
   /** The connection failed (reset, …): reads return what is buffered, then this error. */
@@ -173,7 +216,7 @@ export class ReaderImpl implements Reader.Reader {
     if (this.failure === undefined && !this.eof) this.failure = error
     this.eof = true
     this.arrivals++
-    this.wake()
+    this.wakeNow()
   }
 
   /** Closes the reader: buffered bytes are dropped, pending and later reads fail `Closed`. */
@@ -195,6 +238,15 @@ export class ReaderImpl implements Reader.Reader {
       this.waiter = undefined
       waiter(this.retry)
     }
+  }
+
+  /** `wake` from a socket callback: the waiting read runs now when its scheduler allows it. */
+  private wakeNow(): void {
+    const waiter = this.waiter
+    if (waiter === undefined) return
+    this.waiter = undefined
+    if (this.handOff !== undefined) this.handOff.resumeNow(waiter, this.retry)
+    else waiter(this.retry)
   }
 
   /**

@@ -35,6 +35,7 @@ import type * as WhereToListen from "../WhereToListen.js"
 import { type Attached, attachUnscoped, closeSocket, release, releaseThen, TcpSocketImpl } from "./connection.js"
 import * as metrics from "./metrics.js"
 import { applySocketOptions } from "./options.js"
+import { HandOffScheduler } from "./reader.js"
 import { Admission } from "./serverAdmission.js"
 import { type ServerConfig, serverConfig } from "./serverConfig.js"
 import { listen, type Listeners, removeOwnSocketFile } from "./serverListen.js"
@@ -122,7 +123,9 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     private readonly run: (
       effect: Effect.Effect<void, never, Exclude<R, Scope.Scope>>
     ) => Fiber.RuntimeFiber<void, never>,
-    private readonly runtime: Runtime.Runtime<Exclude<R, Scope.Scope>>
+    private readonly runtime: Runtime.Runtime<Exclude<R, Scope.Scope>>,
+    /** The connection fibers' scheduler (in `run`'s and `runtime`'s fiber refs). */
+    private readonly handOff: HandOffScheduler
   ) {
     this.tracing = recordsSpans(runtime.fiberRefs)
     this.unixLocal = cfg.plan._tag === "Unix" ? Address.unix(cfg.plan.path) as A : undefined
@@ -244,7 +247,14 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
    * reported; the same order as `serve`.
    */
   private serveUntraced(item: Accepted<A>): Fiber.RuntimeFiber<void, never> {
-    const attached = attachUnscoped(item.tcpSocket, this.cfg.reader, this.cfg.writer, "server")
+    const attached = attachUnscoped(
+      item.tcpSocket,
+      this.cfg.reader,
+      this.cfg.writer,
+      "server",
+      undefined,
+      this.handOff
+    )
     // A real scope: Effect's forkIn/forkScoped reach into the scope's own state, so a stand-in
     // that makes the scope lazily breaks handlers that fork into it.
     const scope = Effect.runSync(Scope.make())
@@ -325,7 +335,9 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
               item.tcpSocket,
               this.cfg.reader,
               this.cfg.writer,
-              "server"
+              "server",
+              undefined,
+              this.handOff
             )
             const handler = Effect.suspend(() => this.handler(attached)) as Effect.Effect<
               void,
@@ -542,9 +554,15 @@ export const make = <A extends Address.Address, L extends number | string, E, R>
       Effect.gen(function*() {
         const scope = yield* Effect.scope
         const fibers = yield* FiberSet.make<void, never>()
-        const run = yield* FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>()
-        const runtime = yield* Effect.runtime<Exclude<R, Scope.Scope>>()
-        const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run, runtime)
+        // Connection fibers run on a scheduler that lets their reads be resumed from the socket's
+        // callbacks (see HandOffScheduler); everything else is the runtime's scheduler.
+        const handOff = new HandOffScheduler(yield* FiberRef.get(FiberRef.currentScheduler))
+        const [run, runtime] = yield* Effect.locally(
+          Effect.zip(FiberSet.runtime(fibers)<Exclude<R, Scope.Scope>>(), Effect.runtime<Exclude<R, Scope.Scope>>()),
+          FiberRef.currentScheduler,
+          handOff
+        )
+        const server = new ServerImpl<A, L, E, R>(cfg, handler, fibers, run, runtime, handOff)
         yield* Effect.uninterruptibleMask((restore) =>
           Effect.flatMap(restore(listen(cfg as ServerConfig<unknown>, server.listeners)), (listener) => {
             server.listening(listener)
