@@ -4,79 +4,24 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import { Address, type Connection, Server, type TcpError, type Tls, type WhereToListen } from "effect-tcp"
+import * as Address from "effect-tcp/Address"
+import type * as Connection from "effect-tcp/Connection"
+import * as Server from "effect-tcp/Server"
+import type * as TcpError from "effect-tcp/TcpError"
+import type * as Tls from "effect-tcp/Tls"
+import type * as WhereToListen from "effect-tcp/WhereToListen"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import type * as Args from "./args.js"
+import type * as Commands from "./commands.js"
 import { download, echo, upload } from "./exchange.js"
 import { describe, usage } from "./exit.js"
 import { fromReadable, fromWritable, type Input, type InputError, type Output, type OutputError } from "./stdio.js"
-import { unixOption, verboseOption, whereToListen } from "./target.js"
-import { serverTls, tlsOptions } from "./tls.js"
-
-/**
- * `--port N` (alias `-p`).
- *
- * @since 0.1.0
- * @category options
- */
-export const portOption = Options.integer("port").pipe(
-  Options.withAlias("p"),
-  Options.withPseudoName("N"),
-  Options.withDescription("TCP port to listen on (default: one the OS chooses, printed on standard error)."),
-  Options.optional
-)
-
-/**
- * `--host ADDR`.
- *
- * @since 0.1.0
- * @category options
- */
-export const hostOption = Options.text("host").pipe(
-  Options.withAlias("s"),
-  Options.withPseudoName("ADDR"),
-  Options.withDescription("IP address to listen on, or localhost (default: every address, IPv4 and IPv6)."),
-  Options.optional
-)
-
-const keepOpenOption = Options.boolean("keep-open").pipe(
-  Options.withAlias("k"),
-  Options.withDescription("Keep listening after a client leaves (default: serve one client, then exit).")
-)
-
-const maxConnectionsOption = Options.integer("max-connections").pipe(
-  Options.withAlias("m"),
-  Options.withPseudoName("N"),
-  Options.withDescription(
-    "Serve at most N clients at once (default 1); later ones wait, connected, until a slot frees."
-  ),
-  Options.optional
-)
-
-const echoOption = Options.boolean("echo").pipe(
-  Options.withAlias("e"),
-  Options.withDescription("Echo server: send every client back what it sends (standard input is not read).")
-)
-
-const description =
-  `Listen on a TCP port (or a Unix socket) and copy the client's bytes to standard output and standard input to the client.
-
-By default etcp serves one client and exits when that client closes the connection, as netcat does. With --keep-open it serves clients until interrupted (Ctrl-C); with --max-connections N, up to N at once (standard input goes to one client at a time, the one connected longest). The port is printed on standard error ("etcp: listening on port N").
-
-Exit status: 0 done, 1 error during the exchange, 2 bad usage, 8 cannot listen (address in use, permission denied), 130 interrupted.
-
-Examples:
-  etcp listen --port 9000 > received.txt
-  etcp listen --echo --keep-open --max-connections 100 --host 127.0.0.1
-  etcp listen --unix /tmp/app.sock --keep-open
-  etcp listen --tls --cert server.crt --key server.key --port 9443 --echo --keep-open
-  etcp listen                  # the OS chooses the port`
+import { whereToListen } from "./target.js"
+import { serverTls } from "./tls.js"
 
 type ExchangeError = InputError | OutputError | TcpError.ReadError | TcpError.WriteError | TcpError.InvalidArgument
 
@@ -150,41 +95,28 @@ export const serve = <E>(options: {
   })
 
 /**
- * The `listen` command.
+ * Runs `etcp listen`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category commands
  */
-export const command = Command.make(
-  "listen",
-  {
-    port: portOption,
-    host: hostOption,
-    unix: unixOption,
-    keepOpen: keepOpenOption,
-    maxConnections: maxConnectionsOption,
-    echo: echoOption,
-    verbose: verboseOption,
-    ...tlsOptions
-  },
-  (config) =>
-    Effect.gen(function*() {
-      const where = yield* whereToListen(config)
-      const maxConnections = Option.getOrElse(config.maxConnections, () => 1)
-      if (maxConnections < 1) return yield* Effect.fail(usage("--max-connections must be at least 1"))
-      const tls = yield* serverTls(config)
-      const stdio = {
-        stdin: fromReadable(process.stdin, "standard input"),
-        stdinLock: yield* Effect.makeSemaphore(1),
-        stdout: fromWritable(process.stdout, "standard output")
-      }
-      yield* Effect.scoped(serve<ExchangeError>({
-        where,
-        keepOpen: config.keepOpen,
-        maxConnections,
-        verbose: config.verbose,
-        tls,
-        handler: (connection) => config.echo ? echo(connection) : netcat(connection, stdio)
-      }))
-    })
-).pipe(Command.withDescription(description))
+export const run = ({ options: config }: Args.Parsed<typeof Commands.listen.options>) =>
+  Effect.gen(function*() {
+    const where = yield* whereToListen(config)
+    const maxConnections = config.maxConnections ?? 1
+    if (maxConnections < 1) return yield* Effect.fail(usage("--max-connections must be at least 1"))
+    const tls = yield* serverTls(config)
+    const stdio = {
+      stdin: fromReadable(process.stdin, "standard input"),
+      stdinLock: yield* Effect.makeSemaphore(1),
+      stdout: fromWritable(process.stdout, "standard output")
+    }
+    yield* Effect.scoped(serve<ExchangeError>({
+      where,
+      keepOpen: config.keepOpen,
+      maxConnections,
+      verbose: config.verbose,
+      tls,
+      handler: (connection) => config.echo ? echo(connection) : netcat(connection, stdio)
+    }))
+  })

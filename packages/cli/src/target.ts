@@ -3,35 +3,13 @@
  *
  * @since 0.1.0
  */
-import * as Options from "@effect/cli/Options"
-import { type Address, BindToAddress, BindToPort, WhereToConnect, WhereToListen } from "effect-tcp"
+import type * as Address from "effect-tcp/Address"
+import * as BindToAddress from "effect-tcp/BindToAddress"
+import * as BindToPort from "effect-tcp/BindToPort"
+import * as WhereToConnect from "effect-tcp/WhereToConnect"
+import * as WhereToListen from "effect-tcp/WhereToListen"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import { type CliFailure, usage } from "./exit.js"
-
-/**
- * `--unix PATH` (alias `-U`, as in netcat).
- *
- * @since 0.1.0
- * @category options
- */
-export const unixOption = Options.text("unix").pipe(
-  Options.withAlias("U"),
-  Options.withPseudoName("PATH"),
-  Options.withDescription("Use the Unix-domain stream socket at PATH instead of TCP."),
-  Options.optional
-)
-
-/**
- * `--verbose` (alias `-v`): connection events on standard error.
- *
- * @since 0.1.0
- * @category options
- */
-export const verboseOption = Options.boolean("verbose").pipe(
-  Options.withAlias("v"),
-  Options.withDescription("Report connections on standard error.")
-)
 
 const parsePort = (text: string): Effect.Effect<number, CliFailure> => {
   const n = /^[0-9]+$/.test(text) ? Number(text) : NaN
@@ -48,32 +26,35 @@ const parsePort = (text: string): Effect.Effect<number, CliFailure> => {
  */
 export const whereToConnect = (input: {
   readonly positional: ReadonlyArray<string>
-  readonly unix: Option.Option<string>
-  readonly localPort?: Option.Option<number> | undefined
-  readonly localAddress?: Option.Option<string> | undefined
-}): Effect.Effect<WhereToConnect.WhereToConnect<Address.Address>, CliFailure> =>
-  Effect.gen(function*() {
-    const localPort = input.localPort ?? Option.none()
-    const localAddress = input.localAddress ?? Option.none()
-    if (Option.isSome(input.unix)) {
-      if (input.positional.length > 0) {
-        return yield* Effect.fail(usage("give either HOST PORT or --unix PATH, not both"))
-      }
-      if (Option.isSome(localPort) || Option.isSome(localAddress)) {
-        return yield* Effect.fail(usage("--local-port and --local-address apply to TCP only"))
-      }
-      return WhereToConnect.file(input.unix.value)
+  readonly unix: string | undefined
+  readonly localPort?: number | undefined
+  readonly localAddress?: string | undefined
+}): Effect.Effect<WhereToConnect.WhereToConnect<Address.Address>, CliFailure> => {
+  if (input.unix !== undefined) {
+    if (input.positional.length > 0) {
+      return Effect.fail(usage("give either HOST PORT or --unix PATH, not both"))
     }
-    if (input.positional.length !== 2) {
-      return yield* Effect.fail(usage("expected HOST PORT (or --unix PATH)"))
+    if (input.localPort !== undefined || input.localAddress !== undefined) {
+      return Effect.fail(usage("--local-port and --local-address apply to TCP only"))
     }
-    const [host, portText] = input.positional as [string, string]
-    const port = yield* parsePort(portText)
-    return WhereToConnect.hostAndPort(host, port, {
-      ...(Option.isSome(localPort) ? { viaLocalPort: localPort.value } : {}),
-      ...(Option.isSome(localAddress) ? { viaLocalInterface: localAddress.value } : {})
-    })
-  })
+    return Effect.succeed(WhereToConnect.file(input.unix))
+  }
+  if (input.positional.length !== 2) {
+    return Effect.fail(
+      usage(
+        `expected HOST PORT (or --unix PATH), got ${
+          input.positional.map((a) => JSON.stringify(a)).join(" ") || "nothing"
+        }`
+      )
+    )
+  }
+  const [host, portText] = input.positional as [string, string]
+  return Effect.map(parsePort(portText), (port) =>
+    WhereToConnect.hostAndPort(host, port, {
+      ...(input.localPort !== undefined ? { viaLocalPort: input.localPort } : {}),
+      ...(input.localAddress !== undefined ? { viaLocalInterface: input.localAddress } : {})
+    }))
+}
 
 /**
  * Where to listen, from `--port N`, `--host ADDR` and `--unix PATH`. Without `--host`, a TCP
@@ -83,23 +64,23 @@ export const whereToConnect = (input: {
  * @category constructors
  */
 export const whereToListen = (input: {
-  readonly port: Option.Option<number>
-  readonly host: Option.Option<string>
-  readonly unix: Option.Option<string>
+  readonly port: number | undefined
+  readonly host: string | undefined
+  readonly unix: string | undefined
 }): Effect.Effect<WhereToListen.WhereToListen, CliFailure> => {
-  if (Option.isSome(input.unix)) {
-    return Option.isSome(input.port) || Option.isSome(input.host)
+  if (input.unix !== undefined) {
+    return input.port !== undefined || input.host !== undefined
       ? Effect.fail(usage("give either --port/--host or --unix PATH, not both"))
-      : Effect.succeed(WhereToListen.onFile(input.unix.value))
+      : Effect.succeed(WhereToListen.onFile(input.unix))
   }
-  const address = Option.match(input.host, {
-    onNone: () => BindToAddress.AllAddresses,
-    onSome: (host) => host === "localhost" ? BindToAddress.Localhost : BindToAddress.Address(host)
-  })
-  const port = Option.match(input.port, {
-    onNone: () => BindToPort.OnPortChosenByOs,
-    onSome: (n) => n === 0 ? BindToPort.OnPortChosenByOs : BindToPort.OnPort(n)
-  })
+  const address = input.host === undefined
+    ? BindToAddress.AllAddresses
+    : input.host === "localhost"
+    ? BindToAddress.Localhost
+    : BindToAddress.Address(input.host)
+  const port = input.port === undefined || input.port === 0
+    ? BindToPort.OnPortChosenByOs
+    : BindToPort.OnPort(input.port)
   return Effect.succeed(WhereToListen.bindTo(address, port))
 }
 
@@ -109,11 +90,9 @@ export const whereToListen = (input: {
  * @since 0.1.0
  * @category constructors
  */
-export const timeoutMillis = (seconds: Option.Option<number>): Effect.Effect<number | undefined, CliFailure> =>
-  Option.match(seconds, {
-    onNone: () => Effect.succeed(undefined),
-    onSome: (s) =>
-      Number.isFinite(s) && s > 0
-        ? Effect.succeed(Math.round(s * 1000))
-        : Effect.fail(usage(`invalid --timeout ${s}: expected a positive number of seconds`))
-  })
+export const timeoutMillis = (seconds: number | undefined): Effect.Effect<number | undefined, CliFailure> =>
+  seconds === undefined
+    ? Effect.succeed(undefined)
+    : Number.isFinite(seconds) && seconds > 0
+    ? Effect.succeed(Math.round(seconds * 1000))
+    : Effect.fail(usage(`invalid --timeout ${seconds}: expected a positive number of seconds`))

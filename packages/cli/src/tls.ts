@@ -4,10 +4,8 @@
  *
  * @since 0.2.0
  */
-import * as Options from "@effect/cli/Options"
-import type { Tls } from "effect-tcp"
+import type * as Tls from "effect-tcp/Tls"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import { type CliFailure, usage } from "./exit.js"
 
@@ -19,42 +17,10 @@ import { type CliFailure, usage } from "./exit.js"
  */
 export interface TlsFlags {
   readonly tls: boolean
-  readonly cafile: Option.Option<string>
-  readonly cert: Option.Option<string>
-  readonly key: Option.Option<string>
+  readonly cafile: string | undefined
+  readonly cert: string | undefined
+  readonly key: string | undefined
   readonly insecure: boolean
-}
-
-/**
- * `--tls --cafile FILE --cert FILE --key FILE --insecure`.
- *
- * @since 0.2.0
- * @category options
- */
-export const tlsOptions = {
-  tls: Options.boolean("tls").pipe(
-    Options.withDescription("Speak TLS (connect: verify the server; listen: needs --cert and --key).")
-  ),
-  cafile: Options.file("cafile").pipe(
-    Options.withPseudoName("FILE"),
-    Options.withDescription(
-      "Trusted CA certificates (PEM). connect: instead of the system's; listen: ask clients for a certificate signed by them (mutual TLS)."
-    ),
-    Options.optional
-  ),
-  cert: Options.file("cert").pipe(
-    Options.withPseudoName("FILE"),
-    Options.withDescription("Certificate chain (PEM): the server's (listen) or the client's (connect, mutual TLS)."),
-    Options.optional
-  ),
-  key: Options.file("key").pipe(
-    Options.withPseudoName("FILE"),
-    Options.withDescription("Private key of --cert (PEM)."),
-    Options.optional
-  ),
-  insecure: Options.boolean("insecure").pipe(
-    Options.withDescription("connect: do not verify the server's certificate (tests only).")
-  )
 }
 
 const read = (file: string, flag: string): Effect.Effect<string, CliFailure> =>
@@ -63,11 +29,11 @@ const read = (file: string, flag: string): Effect.Effect<string, CliFailure> =>
     catch: (error) => usage(`cannot read ${flag} ${file}: ${error instanceof Error ? error.message : String(error)}`)
   })
 
-const readOption = (file: Option.Option<string>, flag: string) =>
-  Option.match(file, { onNone: () => Effect.succeed(undefined), onSome: (f) => read(f, flag) })
+const readOption = (file: string | undefined, flag: string): Effect.Effect<string | undefined, CliFailure> =>
+  file === undefined ? Effect.succeed(undefined) : read(file, flag)
 
 const noTlsFlags = (flags: TlsFlags): boolean =>
-  !flags.insecure && Option.isNone(flags.cafile) && Option.isNone(flags.cert) && Option.isNone(flags.key)
+  !flags.insecure && flags.cafile === undefined && flags.cert === undefined && flags.key === undefined
 
 /**
  * The `tls` option of a connect, or `undefined` without `--tls`.
@@ -82,7 +48,7 @@ export const clientTls = (flags: TlsFlags): Effect.Effect<Tls.ClientOptions | un
         ? undefined
         : yield* Effect.fail(usage("--cafile, --cert, --key and --insecure need --tls"))
     }
-    if (Option.isSome(flags.cert) !== Option.isSome(flags.key)) {
+    if ((flags.cert === undefined) !== (flags.key === undefined)) {
       return yield* Effect.fail(usage("--cert and --key go together"))
     }
     const ca = yield* readOption(flags.cafile, "--cafile")
@@ -108,11 +74,11 @@ export const serverTls = (flags: TlsFlags): Effect.Effect<Tls.ServerOptions | un
       return noTlsFlags(flags) ? undefined : yield* Effect.fail(usage("--cafile, --cert and --key need --tls"))
     }
     if (flags.insecure) return yield* Effect.fail(usage("--insecure applies to connect only"))
-    if (Option.isNone(flags.cert) || Option.isNone(flags.key)) {
+    if (flags.cert === undefined || flags.key === undefined) {
       return yield* Effect.fail(usage("listen --tls needs --cert and --key"))
     }
-    const cert = yield* read(flags.cert.value, "--cert")
-    const key = yield* read(flags.key.value, "--key")
+    const cert = yield* read(flags.cert, "--cert")
+    const key = yield* read(flags.key, "--key")
     const ca = yield* readOption(flags.cafile, "--cafile")
     return {
       certificates: [{ cert, key }],
