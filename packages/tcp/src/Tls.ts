@@ -22,11 +22,14 @@
  * delivered as if they came over TLS: the upgrade fails `PlaintextBuffered` (or drops them, with
  * `buffered: "discard"`).
  *
- * **Closing.** Releasing a TLS connection closes the writer first (flush, close_notify, FIN) as
- * over plaintext, then, unlike plaintext, waits up to 2 seconds for the peer's close_notify and
- * FIN before closing the descriptor: a descriptor closed earlier answers the peer's close_notify
- * with RST, and an RST makes the peer's kernel drop the bytes it has not read yet. A peer that
- * already closed costs no wait.
+ * **Closing.** Releasing a TLS connection is as over plaintext: the writer first (flush, then
+ * close_notify and FIN), then the reader, then the descriptor, without waiting for the peer's
+ * close_notify (as `tlsSocket.end()` then `destroy()` in `node:tls`). One exception: a TLS 1.3
+ * client that has received no application byte yet waits, up to 2 seconds, for the server's
+ * close_notify and FIN, reading and dropping what arrives. A TLS 1.3 server sends session
+ * tickets after the handshake; a descriptor that is closed before they arrive (or with them
+ * unread) answers with RST, and an RST makes the server's kernel drop the bytes it has not read
+ * yet. Once a byte of the server's has arrived, the tickets before it have too.
  *
  * **Information.** {@link info} returns the peer certificate, negotiated protocol version,
  * cipher and ALPN protocol of a TLS connection.

@@ -462,6 +462,37 @@ describe("Tls client", () => {
       }
     }))
 
+  it.scopedLive("release after a reply does not wait for the server's close_notify (as over plaintext)", () =>
+    Effect.gen(function*() {
+      // A half-open server never answers our close_notify: a wait for it would last the full 2 s.
+      const server = yield* tlsPeerServer({ ...serverTls, allowHalfOpen: true })
+      const started = yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.port), { tls: trust })
+        const peer = yield* acceptSecure(server)
+        peer.write("hello\n")
+        assert.deepStrictEqual(yield* conn.reader.readLine, Option.some("hello"))
+        yield* conn.writer.write("last request")
+        return { peer, at: Date.now() }
+      }))
+      const elapsed = Date.now() - started.at
+      assert.isBelow(elapsed, 1_000, `release took ${elapsed} ms`)
+      assert.strictEqual((yield* readToEnd(started.peer)).toString(), "last request")
+    }))
+
+  it.scopedLive("release before any reply waits, at most 2 s, for the server's close_notify (TLS 1.3 session tickets)", () =>
+    Effect.gen(function*() {
+      const server = yield* tlsPeerServer({ ...serverTls, allowHalfOpen: true })
+      const started = yield* Effect.scoped(Effect.gen(function*() {
+        const conn = yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.port), { tls: trust })
+        yield* conn.writer.write("request")
+        return Date.now()
+      }))
+      const elapsed = Date.now() - started
+      assert.isAtLeast(elapsed, 1_900, `release took ${elapsed} ms`)
+      assert.isBelow(elapsed, 5_000, `release took ${elapsed} ms`)
+      assert.strictEqual((yield* readToEnd(yield* acceptSecure(server))).toString(), "request")
+    }))
+
   it.scopedLive("the peer closing the connection after our FIN still delivers its bytes", () =>
     Effect.gen(function*() {
       const server = yield* tlsPeerServer(serverTls)

@@ -21,16 +21,26 @@ import { type WriterConfig, WriterImpl } from "./writer.js"
 const readerClosed = new ReadError({ reason: "Closed" })
 const writerClosed = new WriteError({ reason: "Closed" })
 
-/** Bound on waiting for a TLS peer's close_notify and FIN after ours (see `closeSocket`). */
+/** Bound on waiting for a TLS server's close_notify and FIN after ours (see `closeSocket`). */
 const tlsLingerMillis = 2_000
 
 /**
- * Destroys a socket and waits until its descriptor is closed (`'close'`).
+ * Set (by the TLS client) on a TLS 1.3 client socket: the server may send records of its own
+ * after the handshake (session tickets) that reach us only after our application data went out.
+ */
+export const lingerKey: unique symbol = Symbol("effect-tcp/tls/linger")
+
+/**
+ * Destroys a socket and waits until its descriptor is closed (`'close'`); it does not wait for
+ * the peer's FIN.
  *
- * A TLS socket whose writer was closed (close_notify and FIN sent) is first given up to 2 s for
- * the peer's close_notify and FIN, reading and dropping what arrives: a TLS peer answers our
- * close_notify with its own, and a descriptor closed before that arrives answers it with RST,
- * which makes the peer's kernel drop the bytes we sent that it has not read yet.
+ * One exception, a TLS 1.3 client that has received no application byte when its writer was
+ * closed (close_notify and FIN sent): it first waits, up to 2 s, for the server's close_notify
+ * and FIN, reading and dropping what arrives. The server's session tickets, sent after the
+ * handshake, may not have arrived yet; a descriptor closed with unread bytes, or that receives
+ * bytes after its close, answers with RST, and an RST makes both kernels drop the bytes in
+ * flight: the server would lose the end of what we wrote. Once any application byte has
+ * arrived, the tickets (which precede it) have been read, and the release is as over plaintext.
  */
 export const closeSocket = (socket: net.Socket): Effect.Effect<void> =>
   Effect.async<void>((resume) => closeSocketThen(socket, () => resume(Effect.void)))
@@ -39,7 +49,10 @@ export const closeSocket = (socket: net.Socket): Effect.Effect<void> =>
 export const closeSocketThen = (socket: net.Socket, done: () => void): void => {
   if (socket.closed) return done()
   socket.once("close", done)
-  if ((socket as { encrypted?: boolean }).encrypted === true && socket.writableEnded && !socket.destroyed) {
+  if (
+    (socket as { [lingerKey]?: boolean })[lingerKey] === true && socket.bytesRead === 0 &&
+    socket.writableEnded && !socket.destroyed
+  ) {
     const timer = setTimeout(() => socket.destroy(), tlsLingerMillis)
     socket.once("close", () => clearTimeout(timer))
     socket.resume()

@@ -20,7 +20,7 @@ import type * as Tcp from "../Tcp.js"
 import { ConnectError, type ConnectErrorReason, type InvalidArgument, TlsError, WriteError } from "../TcpError.js"
 import type * as Tls from "../Tls.js"
 import type * as WhereToConnect from "../WhereToConnect.js"
-import { attach, closeSocket, makeTcpSocket, upgradeStart } from "./connection.js"
+import { attach, closeSocket, lingerKey, makeTcpSocket, upgradeStart } from "./connection.js"
 import * as defaults from "./defaults.js"
 import { codeOf, handshakeReason } from "./errno.js"
 import * as metrics from "./metrics.js"
@@ -475,6 +475,7 @@ const connectHandshake = (
       if (settled) return
       settled = true
       clearTimeout(timer)
+      if (tlsSocket.getProtocol() === "TLSv1.3") (tlsSocket as { [lingerKey]?: boolean })[lingerKey] = true
       resume(Effect.succeed(tlsSocket))
     })
     return Effect.suspend(() => {
