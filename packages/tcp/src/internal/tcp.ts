@@ -6,6 +6,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { constVoid } from "effect/Function"
 import * as Scope from "effect/Scope"
 import * as net from "node:net"
@@ -60,6 +61,8 @@ type Plan =
     readonly _tag: "Inet"
     readonly host: string
     readonly literal: boolean
+    /** 4 or 6 for a literal IP, 0 for a name to resolve. */
+    readonly family: 0 | 4 | 6
     readonly port: number
     readonly localAddress: string | undefined
     readonly localPort: number | undefined
@@ -72,6 +75,19 @@ interface ConnectConfig {
   readonly resolveTimeout: number
   readonly socket: SocketConfig
   readonly family: 4 | 6 | undefined
+}
+
+/** The last host `ipFamily` was asked about, and its answer: a loop connecting to one host asks once. */
+let lastHost = ""
+let lastFamily: 0 | 4 | 6 = 0
+
+/** `net.isIP` (two regular expressions), remembered for the last host. */
+const ipFamily = (host: string): 0 | 4 | 6 => {
+  if (host !== lastHost) {
+    lastFamily = net.isIP(host) as 0 | 4 | 6
+    lastHost = host
+  }
+  return lastFamily
 }
 
 const planTarget = (where: WhereToConnect.Target): Plan => {
@@ -88,18 +104,28 @@ const planTarget = (where: WhereToConnect.Target): Plan => {
     case "HostAndPort": {
       const host = checkHost("host", where.host)
       const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+      const family = ipFamily(bare)
       return {
         _tag: "Inet",
         host: bare,
-        literal: net.isIP(bare) !== 0,
+        literal: family !== 0,
+        family,
         port: checkPort("port", where.port),
         ...local(where)
       }
     }
     case "InetAddress": {
       const host = checkHost("address.host", where.address.host)
-      if (net.isIP(host) === 0) invalidArgument("address.host", `expected an IP address, got ${host}`)
-      return { _tag: "Inet", host, literal: true, port: checkPort("address.port", where.address.port), ...local(where) }
+      const family = ipFamily(host)
+      if (family === 0) invalidArgument("address.host", `expected an IP address, got ${host}`)
+      return {
+        _tag: "Inet",
+        host,
+        literal: true,
+        family,
+        port: checkPort("address.port", where.address.port),
+        ...local(where)
+      }
     }
     case "File":
       return { _tag: "Unix", path: checkUnixPath("path", where.path) }
@@ -166,9 +192,7 @@ const handshakes = (
   given: net.Socket | undefined,
   timeout: number,
   target: string,
-  attempts: Array<ConnectAttempt>,
-  /** Called with the socket as soon as it is connected (before the fiber resumes), if given. */
-  adopt?: (socket: net.Socket) => void
+  attempts: Array<ConnectAttempt>
 ): Effect.Effect<Connected, ConnectError> =>
   Effect.async<Connected, ConnectError>((resume) => {
     let current: net.Socket | undefined
@@ -219,7 +243,6 @@ const handshakes = (
         socket.off("close", onSocketClosed)
         open--
         current = undefined
-        if (adopt !== undefined) adopt(socket)
         settle(Effect.succeed({ socket, remote: endpoints[index]!.remote }))
       })
       if (index + 1 < endpoints.length) {
@@ -277,24 +300,25 @@ const resolve = (
   )
 }
 
+const inetEndpoint = (plan: Extract<Plan, { _tag: "Inet" }>, address: string, family: number): Endpoint => {
+  const localAddress = plan.localAddress ??
+    (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
+  return {
+    options: {
+      host: address,
+      port: plan.port,
+      family,
+      ...(localAddress !== undefined ? { localAddress } : {}),
+      ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {})
+    },
+    remote: Address.inet(address, plan.port)
+  }
+}
+
 const inetEndpoints = (
   plan: Extract<Plan, { _tag: "Inet" }>,
   addresses: ReadonlyArray<Resolver.ResolvedAddress>
-): ReadonlyArray<Endpoint> =>
-  addresses.map(({ address, family }) => {
-    const localAddress = plan.localAddress ??
-      (plan.localPort !== undefined ? (family === 6 ? "::" : "0.0.0.0") : undefined)
-    return {
-      options: {
-        host: address,
-        port: plan.port,
-        family,
-        ...(localAddress !== undefined ? { localAddress } : {}),
-        ...(plan.localPort !== undefined ? { localPort: plan.localPort } : {})
-      },
-      remote: Address.inet(address, plan.port)
-    }
-  })
+): ReadonlyArray<Endpoint> => addresses.map(({ address, family }) => inetEndpoint(plan, address, family))
 
 /** Connects and returns the socket, owned by the current scope (registered before it is returned). */
 const connectRaw = (
@@ -317,7 +341,7 @@ const connectRaw = (
     const connecting = plan._tag === "Unix"
       ? owned([{ options: { path: plan.path }, remote: Address.unix(plan.path) }])
       : plan.literal
-      ? owned(inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }]))
+      ? owned([inetEndpoint(plan, plan.host, plan.family)])
       : Effect.flatMap(resolve(cfg, target), (addresses) => owned(inetEndpoints(plan, addresses)))
     const interrupt = opts?.interrupt
     const raced = raceInterrupt(connecting, interrupt, () =>
@@ -376,62 +400,138 @@ export const connectSock = <A extends Address.Address>(
 ): Effect.Effect<Connection.TcpSocket<A>, ConnectError | InvalidArgument, Scope.Scope> =>
   traced(where, Effect.flatMap(validate(() => connectConfig(where, opts)), (cfg) => openSocket(where, cfg, opts)))
 
-/**
- * What a directly connected socket's one scope finalizer releases: nothing yet, the socket while
- * connecting, then the attached connection (writer, reader, socket, in that order).
- */
-class Owned {
-  socket: net.Socket | undefined = undefined
-  attached: Attached<Address.Address> | undefined = undefined
-  readonly release: Effect.Effect<void> = Effect.async<void>((resume) => {
-    const done = () => resume(Effect.void)
-    if (this.attached !== undefined) releaseThen(this.attached, done)
-    else if (this.socket !== undefined) closeSocketThen(this.socket, done)
-    else done()
-  })
+/** Where a socket being connected directly keeps its `DirectConnect`, for the shared listeners below. */
+const directKey: unique symbol = Symbol("effect-tcp/DirectConnect")
+
+type DirectSocket = net.Socket & { [directKey]: DirectConnect }
+
+// The connecting socket's listeners: shared functions (`this` is the socket), no closures per connect.
+function onDirectConnect(this: DirectSocket): void {
+  this[directKey].connected()
 }
+function onDirectError(this: DirectSocket, error: Error): void {
+  this[directKey].failed(error)
+}
+const onDirectDeadline = (connect: DirectConnect): void => connect.timedOut()
 
 /**
- * The direct connect, for a literal IP or a Unix path with no `interrupt` option and no tracer
- * recording spans: one scope finalizer registered first, then one callback-driven handshake (its
- * canceller destroys the socket in progress); the connection is attached in the socket's
- * `'connect'` callback, so whatever happens to the fiber the finalizer owns what was opened.
+ * One direct connect (a literal IP or a Unix path, no `interrupt` option, no tracer recording
+ * spans) and what its one scope finalizer releases: nothing yet, the socket while connecting,
+ * then the attached connection (writer, reader, socket, in that order). Driven by the socket's
+ * callbacks and one timer; the connection is attached in the socket's `'connect'` callback, so
+ * whatever happens to the fiber the finalizer owns what was opened. A failed or timed-out
+ * attempt completes once its socket has closed; interrupting it destroys the socket in progress
+ * and waits until its descriptor is closed.
  */
-const connectDirect = <A extends Address.Address>(
-  where: WhereToConnect.WhereToConnect<A>,
-  cfg: ConnectConfig,
-  reader: ReaderConfig,
-  writer: WriterConfig,
-  given: net.Socket | undefined,
-  scope: Scope.Scope
-): Effect.Effect<Connection.Connection<A>, ConnectError> => {
-  const plan = cfg.plan
-  const owned = new Owned()
-  const endpoint: Endpoint = plan._tag === "Unix"
-    ? { options: { path: plan.path }, remote: Address.unix(plan.path) }
-    : inetEndpoints(plan, [{ address: plan.host, family: net.isIPv6(plan.host) ? 6 : 4 }])[0]!
-  const adopt = (socket: net.Socket) => {
-    owned.socket = socket
-    if (plan._tag === "Inet") applySocketOptions(socket, cfg.socket)
-    const tcpSocket = plan._tag === "Unix"
-      ? new TcpSocketImpl<Address.Address>(socket, Address.unix(""), endpoint.remote)
-      : new TcpSocketImpl<Address.Address>(socket, undefined, endpoint.remote)
-    owned.attached = attachUnscoped(tcpSocket, reader, writer, "client")
+class DirectConnect {
+  socket: net.Socket | undefined = undefined
+  attached: Attached<Address.Address> | undefined = undefined
+  private settled = false
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined
+  private resume: ((exit: Effect.Effect<Connection.Connection<any>, ConnectError>) => void) | undefined = undefined
+
+  constructor(
+    private readonly where: WhereToConnect.Target,
+    private readonly cfg: ConnectConfig,
+    private readonly endpoint: Endpoint,
+    private readonly reader: ReaderConfig,
+    private readonly writer: WriterConfig,
+    private readonly given: net.Socket | undefined
+  ) {}
+
+  /** The scope's finalizer: closes whatever was opened, in order. */
+  readonly release: Effect.Effect<void> = Effect.async<void>((resume) => {
+    const done = () => resume(Effect.void)
+    if (this.attached !== undefined) return releaseThen(this.attached, done)
+    const socket = this.socket
+    if (socket === undefined) return done()
+    this.settle()
+    closeSocketThen(socket, done)
+  })
+
+  /** The handshake: completes with the attached connection, or the ConnectError. */
+  readonly connect: Effect.Effect<Connection.Connection<any>, ConnectError> = Effect.async((resume) => {
+    this.resume = resume
+    const socket = this.given ?? new net.Socket({ allowHalfOpen: true })
+    socket.allowHalfOpen = true
+    this.socket = socket
+    ;(socket as DirectSocket)[directKey] = this
+    socket.on("error", onDirectError)
+    socket.once("connect", onDirectConnect)
+    this.timer = setTimeout(onDirectDeadline, timerMillis(this.cfg.timeout), this)
+    try {
+      socket.connect(this.endpoint.options)
+    } catch (error) {
+      this.failed(error)
+    }
+    return Effect.async<void>((done) => {
+      this.settle()
+      if (this.attached !== undefined) return done(Effect.void)
+      closeSocketThen(socket, () => done(Effect.void))
+    })
+  })
+
+  private settle(): boolean {
+    if (this.settled) return false
+    this.settled = true
+    clearTimeout(this.timer)
+    this.timer = undefined
+    return true
   }
-  return Effect.flatMap(
-    Scope.addFinalizer(scope, owned.release),
-    () =>
-      Effect.matchEffect(
-        handshakes([endpoint], given, cfg.timeout, WhereToConnect.format(where), [], adopt),
-        {
-          onFailure: (error) => {
-            metrics.connectFailed(error.reason)
-            return Effect.fail(error)
-          },
-          onSuccess: () => Effect.succeed(owned.attached as unknown as Connection.Connection<A>)
-        }
-      )
-  )
+
+  connected(): void {
+    const socket = this.socket!
+    if (!this.settle()) return
+    socket.removeListener("error", onDirectError)
+    const plan = this.cfg.plan
+    if (plan._tag === "Inet") applySocketOptions(socket, this.cfg.socket)
+    const tcpSocket = new TcpSocketImpl<Address.Address>(
+      socket,
+      plan._tag === "Unix" ? Address.unix("") : undefined,
+      this.endpoint.remote
+    )
+    // attach adds the connection's own 'error' listener before any error can be emitted.
+    this.attached = attachUnscoped(tcpSocket, this.reader, this.writer, "client")
+    this.resume!(Exit.succeed(this.attached))
+  }
+
+  failed(cause: unknown): void {
+    if (!this.settle()) return
+    const reason = connectReason(cause)
+    this.finish(reason, cause, [{ address: this.endpoint.remote, reason, cause }])
+  }
+
+  timedOut(): void {
+    this.timer = undefined
+    if (!this.settle()) return
+    this.finish("Timeout", `no connection within ${this.cfg.timeout} ms`, [])
+  }
+
+  /** Fails the connect once the socket has closed. */
+  private finish(reason: ConnectErrorReason, cause: unknown, attempts: Array<ConnectAttempt>): void {
+    const socket = this.socket!
+    socket.removeAllListeners("connect")
+    socket.removeListener("error", onDirectError)
+    socket.on("error", constVoid)
+    metrics.connectFailed(reason)
+    const error = new ConnectError({ reason, target: WhereToConnect.format(this.where), attempts, cause })
+    closeSocketThen(socket, () => this.resume!(Exit.fail(error)))
+  }
+}
+
+/** The configurations of `undefined` or `{}` options (most connects), checked once. */
+let defaultConfigs: { readonly reader: ReaderConfig; readonly writer: WriterConfig } | undefined
+
+const hasOwnOptions = (opts: object): boolean => {
+  for (const _ in opts) return true
+  return false
+}
+
+const configsOf = (opts: Tcp.ConnectOptions | undefined) => {
+  if (opts === undefined || (typeof opts === "object" && opts !== null && !hasOwnOptions(opts))) {
+    return defaultConfigs ??= { reader: readerConfig(undefined), writer: writerConfig(undefined) }
+  }
+  return { reader: readerConfig(opts), writer: writerConfig(opts) }
 }
 
 /** @internal */
@@ -446,21 +546,24 @@ const connectPlain = <A extends Address.Address>(
   opts?: Tcp.ConnectOptions
 ): Effect.Effect<Connection.Connection<A>, ConnectError | InvalidArgument, Scope.Scope> =>
   Effect.flatMap(
-    validate(() => ({ cfg: connectConfig(where, opts), reader: readerConfig(opts), writer: writerConfig(opts) })),
+    validate(() => {
+      const cfg = connectConfig(where, opts)
+      const { reader, writer } = configsOf(opts)
+      return { cfg, reader, writer }
+    }),
     ({ cfg, reader, writer }) =>
       Effect.withFiberRuntime((fiber) => {
         const plan = cfg.plan
         if (
           opts?.interrupt === undefined && (plan._tag === "Unix" || plan.literal) && !recordsSpansIn(fiber)
         ) {
-          return connectDirect(
-            where,
-            cfg,
-            reader,
-            writer,
-            opts?.socket,
-            Context.unsafeGet(fiber.currentContext, Scope.Scope)
-          )
+          // One scope finalizer registered first, then one callback-driven handshake.
+          const endpoint: Endpoint = plan._tag === "Unix"
+            ? { options: { path: plan.path }, remote: Address.unix(plan.path) }
+            : inetEndpoint(plan, plan.host, plan.family)
+          const direct = new DirectConnect(where, cfg, endpoint, reader, writer, opts?.socket)
+          const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
+          return Effect.zipRight(Scope.addFinalizer(scope, direct.release), direct.connect)
         }
         return Effect.flatMap(
           traced(where, Effect.map(openSocket(where, cfg, opts), (socket) => ({ socket, reader, writer }))),
