@@ -139,6 +139,19 @@ export const layerClientProtocol: (
  * Fails with: `ListenError` (address in use, …), `InvalidArgument` (bad options, or no address
  * to listen on).
  *
+ * @example
+ * ```ts
+ * import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+ * import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+ * import { Layer, Option } from "effect"
+ * import * as ClusterSocket from "effect-tcp/ClusterSocket"
+ *
+ * // Listen on the runner's address, serving at most 500 peers at once
+ * const Listen = ClusterSocket.layerSocketServer({ server: { maxConnections: 500 } }).pipe(
+ *   Layer.provide(ShardingConfig.layer({ runnerAddress: Option.some(RunnerAddress.make("0.0.0.0", 34431)) }))
+ * )
+ * ```
+ *
  * @since 0.2.0
  * @category layers
  */
@@ -155,6 +168,22 @@ export const layerSocketServer: (
  *
  * Fails with: `ListenError` / `InvalidArgument` (the server or the options), `ConfigError` (the
  * sharding configuration).
+ *
+ * @example
+ * ```ts
+ * import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+ * import { Option } from "effect"
+ * import * as ClusterSocket from "effect-tcp/ClusterSocket"
+ *
+ * // One runner with in-memory storage (a single process: tests, development), on port 34431
+ * const Runner = ClusterSocket.layer({
+ *   storage: "local",
+ *   shardingConfig: { runnerAddress: Option.some(RunnerAddress.make("localhost", 34431)) }
+ * })
+ *
+ * // A client that only sends to entities hosted by the runners
+ * const Client = ClusterSocket.layer({ clientOnly: true, storage: "local" })
+ * ```
  *
  * @since 0.2.0
  * @category layers

@@ -96,6 +96,24 @@ export const fromConnection: <A extends Address>(connection: Connection<A>) => S
  * is the `ConnectError`). Writes wait while no connection is open. This is what lets
  * `RpcClient.layerProtocolSocket` reconnect after the server went away.
  *
+ * Fails with: `ConnectError` when the first connection cannot be made, `InvalidArgument` for a
+ * bad `where` or bad options.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WhereToConnect } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
+ *
+ * // Send one line and print what comes back until the server closes the connection.
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const socket = yield* PlatformSocket.make(WhereToConnect.hostAndPort("localhost", 7000), { timeout: "2 seconds" })
+ *   const write = yield* socket.writer
+ *   yield* write("PING\r\n")
+ *   yield* socket.run((bytes) => console.log(new TextDecoder().decode(bytes)))
+ * }))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -142,6 +160,22 @@ export const makeLazy: <A extends Address>(
  * A Layer of `Socket.Socket` that dials `where` on the first `run` (see {@link makeLazy}).
  *
  * Fails with: `InvalidArgument` (bad arguments).
+ *
+ * @example
+ * ```ts
+ * import * as Socket from "@effect/platform/Socket"
+ * import { Effect } from "effect"
+ * import { WhereToConnect } from "effect-tcp"
+ * import * as PlatformSocket from "effect-tcp/PlatformSocket"
+ *
+ * // The program starts even while the server is down; each run dials again.
+ * const program = Effect.gen(function*() {
+ *   const socket = yield* Socket.Socket
+ *   yield* socket.run((bytes) => console.log(bytes.length)).pipe(
+ *     Effect.catchAll((error) => Effect.log(`connection ended: ${error.message}`))
+ *   )
+ * }).pipe(Effect.provide(PlatformSocket.layerLazy(WhereToConnect.hostAndPort("localhost", 7000))))
+ * ```
  *
  * @since 0.2.0
  * @category layers

@@ -124,6 +124,25 @@ export interface PlatformSocketServer<W extends WhereToListen.WhereToListen = Wh
  * `SocketServer` service; it shuts down gracefully when the current scope closes. Fails with
  * `ListenError` or `InvalidArgument` as `Server.make` does, having opened nothing.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { WhereToListen } from "effect-tcp"
+ * import * as PlatformSocketServer from "effect-tcp/PlatformSocketServer"
+ *
+ * // An echo server on a port the OS chooses, written against SocketServer's run
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const socketServer = yield* PlatformSocketServer.make(WhereToListen.onPort(0), { maxConnections: 100 })
+ *   yield* Effect.log(`listening on port ${socketServer.server.listeningOn}`)
+ *   yield* socketServer.run((socket) =>
+ *     Effect.gen(function*() {
+ *       const write = yield* socket.writer
+ *       yield* socket.run(write)
+ *     }).pipe(Effect.scoped)
+ *   )
+ * }))
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -135,6 +154,28 @@ export const make: <W extends WhereToListen.WhereToListen>(
 /**
  * A Layer of `SocketServer.SocketServer`: building it starts an effect-tcp server listening on
  * `where` with `options` (see {@link make}); releasing it shuts the server down gracefully.
+ *
+ * Fails with: `ListenError` (address in use, permission denied, …) or `InvalidArgument` (bad
+ * arguments), when the Layer is built.
+ *
+ * @example
+ * ```ts
+ * import * as SocketServer from "@effect/platform/SocketServer"
+ * import { Effect } from "effect"
+ * import { WhereToListen } from "effect-tcp"
+ * import * as PlatformSocketServer from "effect-tcp/PlatformSocketServer"
+ *
+ * // Any code that needs a SocketServer, here served on a Unix socket by effect-tcp
+ * const greet = Effect.gen(function*() {
+ *   const server = yield* SocketServer.SocketServer
+ *   yield* server.run((socket) =>
+ *     Effect.gen(function*() {
+ *       const write = yield* socket.writer
+ *       yield* write("hello\n")
+ *     }).pipe(Effect.scoped)
+ *   )
+ * }).pipe(Effect.provide(PlatformSocketServer.layer(WhereToListen.onFile("/tmp/greet.sock"))))
+ * ```
  *
  * @since 0.1.0
  * @category layers

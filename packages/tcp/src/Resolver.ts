@@ -69,6 +69,19 @@ export interface Service {
 /**
  * The system resolver: `dns.lookup` with `all: true`, in the order the system returns.
  *
+ * Fails with: `ResolveError` (`HostNotFound`, …).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver } from "effect-tcp"
+ *
+ * // What a connect to "localhost" would try, in order
+ * const program = Resolver.system.lookup("localhost", undefined).pipe(
+ *   Effect.tap((addresses) => Effect.log(addresses.map((a) => `${a.address} (IPv${a.family})`).join(", ")))
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category constructors
  */
@@ -97,7 +110,22 @@ export class Resolver extends Context.Reference<Resolver>()("effect-tcp/Resolver
 }) {}
 
 /**
- * Provides the system resolver explicitly.
+ * Provides the system resolver explicitly: for a part of a program that must resolve names for
+ * real although an outer Layer replaced the resolver.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // The tests pin "api.example" to loopback; the health check still asks the system.
+ * const healthCheck = Tcp.withConnection(WhereToConnect.hostAndPort("status.example.org", 443), () => Effect.void)
+ *   .pipe(Effect.provide(Resolver.layerSystem))
+ * const program = Effect.all([
+ *   Tcp.withConnection(WhereToConnect.hostAndPort("api.example", 8080), () => Effect.void),
+ *   healthCheck
+ * ]).pipe(Effect.provide(Resolver.layerStatic({ "api.example": ["127.0.0.1"] })))
+ * ```
  *
  * @since 0.1.0
  * @category layers
@@ -107,6 +135,17 @@ export const layerSystem: Layer.Layer<Resolver> = Layer.succeed(Resolver, system
 /**
  * A resolver from a fixed table of names to IP literals; any other name is `HostNotFound`.
  * For tests and for pinning names without touching `/etc/hosts`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Resolver, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // Both addresses of "cache" are tried in order (IPv6 first here); "other" is HostNotFound.
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("cache", 6379), (connection) =>
+ *   connection.writer.writeLine("PING")
+ * ).pipe(Effect.provide(Resolver.layerStatic({ cache: ["::1", "127.0.0.1"] })))
+ * ```
  *
  * @since 0.1.0
  * @category layers
