@@ -2,11 +2,13 @@
  * effect-tcp: TCP and Unix-domain sockets for Effect, a port of OCaml Async's `Tcp` with its
  * buffered `Reader` and `Writer`.
  *
- * The `@effect/platform` adapters are separate entry points, so that programs which do not use
- * them do not load `@effect/platform/Socket` and `effect/Schema`: `effect-tcp/PlatformSocket`
- * and `effect-tcp/PlatformSocketServer`.
+ * The modules that need an optional peer dependency or `effect/Schema` are separate entry points,
+ * so that programs which do not use them do not load them: the `@effect/platform` adapters
+ * `effect-tcp/PlatformSocket` and `effect-tcp/PlatformSocketServer`, the `@effect/cluster`
+ * transport `effect-tcp/ClusterSocket`, and `effect-tcp/Message` (Schema-typed messages).
  *
  * @since 0.1.0
+ * @module
  */
 
 export * as Address from "./Address.js"
