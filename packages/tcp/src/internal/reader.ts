@@ -178,6 +178,8 @@ export class ReaderImpl implements Reader.Reader {
   private merged: Buffer | undefined = undefined
   private mergedEnd = 0
   private mergedView: Buffer | undefined = undefined
+  /** The lines `gatherLines` gathered, until taken. */
+  private gathered: Array<string> | undefined = undefined
 
   constructor(
     private readonly source: ReaderSource,
@@ -854,23 +856,34 @@ export class ReaderImpl implements Reader.Reader {
 
   /** Lines attempt: every complete line buffered, or an empty chunk at the end. */
   private pullLines(): Attempt<Chunk.Chunk<string>> {
-    const out: Array<string> = []
-    const span = this.gatherLines(out)
+    const span = this.gatherLines()
     if (typeof span !== "number") return span === Ended ? emptyChunkExit : span
+    const out = this.takeGathered()
     this.skip(span)
     return Exit.succeed(Chunk.unsafeFromArray(out))
   }
 
+  /** The lines of the last `gatherLines` that answered a span (handed over: not kept). */
+  private takeGathered(): Array<string> {
+    const out = this.gathered!
+    this.gathered = undefined
+    return out
+  }
+
   /**
-   * Appends every complete line buffered to `out` (and, at end of stream, the unterminated last
-   * one), without consuming them, and answers how many bytes they span; or, when there is no
-   * line to give, NeedMore, `Ended` or the failure `readLine` would give. Equivalent to calling
-   * `readLine` repeatedly (the model tests check it), but each chunk is decoded once and split
-   * once: the lines of a chunk are slices of one string. Only a line that spans chunks is copied
-   * (its bytes joined, then decoded). An LF is ASCII, so no UTF-8 sequence spans one.
+   * Gathers every complete line buffered into `gathered` (and, at end of stream, the
+   * unterminated last one), without consuming them, and answers how many bytes they span; or,
+   * when there is no line to give, NeedMore, `Ended` or the failure `readLine` would give.
+   * Equivalent to calling `readLine` repeatedly (the model tests check it), but each chunk is
+   * decoded once and split once: the lines of a chunk are slices of one string, and the array
+   * the split makes is the batch when the batch starts in that chunk. Only a line that spans
+   * chunks is copied (its bytes joined, then decoded). An LF is ASCII, so no UTF-8 sequence
+   * spans one.
    */
-  private gatherLines(out: Array<string>): number | typeof NeedMore | typeof Ended | Exit.Exit<never, ReadError> {
+  private gatherLines(): number | typeof NeedMore | typeof Ended | Exit.Exit<never, ReadError> {
+    this.gathered = undefined
     if (this.closed) return Exit.fail(readerClosed)
+    let out: Array<string> = []
     const max = this.config.maxLineLength
     /** Bytes from the front gathered so far; `index`/`offset` locate the same position. */
     let pos = 0
@@ -887,15 +900,17 @@ export class ReaderImpl implements Reader.Reader {
           const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(offset, last).split("\n")
           for (let i = 0; i < lines.length; i++) {
             const line = lines[i]!
-            out.push(line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line)
+            if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1)
           }
+          if (out.length === 0) out = lines
+          else for (let i = 0; i < lines.length; i++) out.push(lines[i]!)
           pos += last + 1 - offset
           offset = last + 1
         } else {
           // The next line alone (CRLF decides whether it is exactly `max` or longer).
           const lf = chunk.indexOf(LF, offset)
           const length = lf > offset && chunk[lf - 1] === CR ? lf - 1 - offset : lf - offset
-          if (length > max) return out.length > 0 ? pos : this.lineTooLong()
+          if (length > max) return out.length > 0 ? this.gatheredSpan(out, pos) : this.lineTooLong()
           out.push((chunk as unknown as Utf8Sliceable).utf8Slice(offset, offset + length))
           pos += lf + 1 - offset
           offset = lf + 1
@@ -912,18 +927,18 @@ export class ReaderImpl implements Reader.Reader {
       if (at === -1) {
         if (pos === 0) this.scannedNoLf = this.buffered
         const left = this.buffered - pos
-        if (left > max + 1) return out.length > 0 ? pos : this.lineTooLong()
+        if (left > max + 1) return out.length > 0 ? this.gatheredSpan(out, pos) : this.lineTooLong()
         if (!this.eof) break
         const end = this.endExit()
-        if (end !== undefined) return out.length > 0 ? pos : end
+        if (end !== undefined) return out.length > 0 ? this.gatheredSpan(out, pos) : end
         // The unterminated last line: returned as it is (a CR without LF is not a line end).
-        if (left > max) return out.length > 0 ? pos : this.lineTooLong()
+        if (left > max) return out.length > 0 ? this.gatheredSpan(out, pos) : this.lineTooLong()
         out.push(this.copy(pos, left).toString("utf8"))
         pos += left
         break
       }
       const length = at > pos && this.byteAt(at - 1) === CR ? at - 1 - pos : at - pos
-      if (length > max) return out.length > 0 ? pos : this.lineTooLong()
+      if (length > max) return out.length > 0 ? this.gatheredSpan(out, pos) : this.lineTooLong()
       out.push(length === 0 ? "" : this.copy(pos, length).toString("utf8"))
       // Move to the byte after the LF.
       let skip = at + 1 - pos
@@ -939,9 +954,14 @@ export class ReaderImpl implements Reader.Reader {
         offset = 0
       }
     }
-    if (out.length > 0) return pos
+    if (out.length > 0) return this.gatheredSpan(out, pos)
     if (!this.eof) return NeedMore
     return this.endExit() ?? Ended
+  }
+
+  private gatheredSpan(out: Array<string>, span: number): number {
+    this.gathered = out
+    return span
   }
 
   /** Bytes spanned by the first `n` buffered lines (all of them: through the unterminated last one). */
@@ -968,14 +988,14 @@ export class ReaderImpl implements Reader.Reader {
       return this.run((): Attempt<Reader.ChunksEnd<X>, ReadError | InvalidArgument> => {
         for (;;) {
           if (waitingForMore && this.buffered > leftover) waitingForMore = false
-          const out: Array<string> = []
-          const span = waitingForMore ? (this.eof ? Ended : NeedMore) : this.gatherLines(out)
+          const span = waitingForMore ? (this.eof ? Ended : NeedMore) : this.gatherLines()
           if (typeof span !== "number") {
             if (span !== Ended) return span
             if (this.closed) return Exit.fail(readerClosed)
             if (this.buffered === 0) return Exit.succeed(eofChunks)
             return Exit.succeed({ _tag: "EofWithUnconsumed", bytes: this.take(this.buffered) })
           }
+          const out = this.takeGathered()
           const result = handle(out)
           switch (typeof result === "object" && result !== null ? result._tag : undefined) {
             case "Continue":
