@@ -87,19 +87,21 @@ type WorkerMessage = { readonly bench?: Readonly<Record<string, unknown>> | "sta
 /** In a cluster worker: answers the primary's requests for this worker's counters. */
 export const answerStats = (): void => {
   process.on("message", (m: WorkerMessage) => {
-    if (m?.bench === "stats") send({ t: "stats", ...counters })
+    if (m?.bench === "stats") send({ t: "stats", pid: process.pid, ...counters })
   })
 }
 
-/** In a cluster primary: every worker's counters, summed. */
-const workerStats = async (): Promise<typeof counters> => {
+type WorkerCounters = typeof counters & { readonly pid: number }
+
+/** In a cluster primary: every worker's counters, summed, and each worker's connections (how they were spread). */
+const workerStats = async (): Promise<typeof counters & { workers: Array<{ pid: number; connections: number }> }> => {
   const all = await Promise.all(
     Object.values(cluster.workers ?? {}).map((w) =>
-      new Promise<typeof counters>((resolve) => {
+      new Promise<WorkerCounters>((resolve) => {
         const onMessage = (m: WorkerMessage) => {
           if (typeof m?.bench === "object" && m.bench["t"] === "stats") {
             w!.off("message", onMessage)
-            resolve(m.bench as unknown as typeof counters)
+            resolve(m.bench as unknown as WorkerCounters)
           }
         }
         w!.on("message", onMessage)
@@ -113,7 +115,7 @@ const workerStats = async (): Promise<typeof counters> => {
     sum.connections += c.connections
     sum.errors += c.errors
   }
-  return sum
+  return { ...sum, workers: all.map((c) => ({ pid: c.pid, connections: c.connections })) }
 }
 
 /** A raw server's primary: forks the workers, reports ready once every one listens, ends them on "exit". */

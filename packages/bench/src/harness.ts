@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { buildChildren } from "./build.js"
-import { type ProcUsage, readProc, usage } from "./proc.js"
+import { childPids, type ProcUsage, readProc, usage } from "./proc.js"
 import {
   type ChildConfig,
   defaultParams,
@@ -134,6 +134,11 @@ export interface RunRecord {
   readonly serverStats?: Readonly<Record<string, number>>
   readonly clientProc?: ProcUsage
   readonly serverProc?: ProcUsage
+  /**
+   * With `--workers`: each worker's usage (`serverProc` is then the primary's alone) and the
+   * connections it served, in the order the primary forked them.
+   */
+  readonly workerProcs?: ReadonlyArray<ProcUsage & { readonly pid: number; readonly connections?: number }>
   readonly stderr?: string
 }
 
@@ -360,6 +365,7 @@ const runOnce = async (
   let stats: Message | undefined
   let clientProc: ProcUsage | undefined
   let serverProc: ProcUsage | undefined
+  let workerProcs: Array<ProcUsage & { readonly pid: number; readonly connections?: number }> | undefined
   const memory: Record<string, number> = {}
   try {
     const ready = await server.next("ready", 60_000)
@@ -368,12 +374,21 @@ const runOnce = async (
     const idle = scenario === "idle"
     const serverMemBefore = idle ? await memoryOf(server) : undefined
     const clientMemBefore = idle ? await memoryOf(client) : undefined
+    // Every worker listens before the server says "ready": its processes are all there now.
+    const workerPids = options.workers === undefined ? [] : childPids(server.pid)
+    const workersBefore = workerPids.map(readProc)
     const serverBefore = readProc(server.pid)
     const clientBefore = readProc(client.pid)
     client.command({ cmd: "go", port: ready["port"] })
     result = await client.next("result", options.runTimeoutMs)
     clientProc = usage(clientBefore, readProc(client.pid))
     serverProc = usage(serverBefore, readProc(server.pid))
+    if (options.workers !== undefined) {
+      workerProcs = workerPids.flatMap((pid, i) => {
+        const u = usage(workersBefore[i], readProc(pid))
+        return u === undefined ? [] : [{ pid, ...u }]
+      })
+    }
     if (serverMemBefore !== undefined && clientMemBefore !== undefined) {
       // What each held connection costs, after a full collection on both sides.
       const n = options.params.idle.connections
@@ -389,6 +404,13 @@ const runOnce = async (
     }
     server.command({ cmd: "stats" })
     stats = await server.next("stats", 10_000)
+    const perWorker = stats["workers"] as ReadonlyArray<{ pid: number; connections: number }> | undefined
+    if (workerProcs !== undefined && perWorker !== undefined) {
+      workerProcs = workerProcs.map((w) => {
+        const served = perWorker.find((p) => p.pid === w.pid)
+        return served === undefined ? w : { ...w, connections: served.connections }
+      })
+    }
     if (result["ok"] !== true) problems.push(`client check failed: ${String(result["check"])}`)
     if (scenario === "backpressure") {
       client.command({ cmd: "verify" })
@@ -433,10 +455,15 @@ const runOnce = async (
     metrics,
     params,
     ...(stats !== undefined
-      ? { serverStats: Object.fromEntries(Object.entries(stats).filter(([k]) => k !== "t")) as Record<string, number> }
+      ? {
+        serverStats: Object.fromEntries(
+          Object.entries(stats).filter(([k, v]) => k !== "t" && typeof v === "number")
+        ) as Record<string, number>
+      }
       : {}),
     ...(clientProc !== undefined ? { clientProc } : {}),
     ...(serverProc !== undefined ? { serverProc } : {}),
+    ...(workerProcs !== undefined ? { workerProcs } : {}),
     ...(stderr !== undefined ? { stderr } : {})
   }
 }

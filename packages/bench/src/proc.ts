@@ -80,3 +80,20 @@ export const usage = (before: ProcSample | undefined, after: ProcSample | undefi
     hwmMiB: after.hwmKiB / 1024,
     rssMiB: after.rssKiB / 1024
   }
+
+/**
+ * The processes `pid` forked (a `node:cluster` primary's workers), from every one of its threads'
+ * `/proc/<pid>/task/<tid>/children`, in the order the kernel lists them (oldest first).
+ */
+export const childPids = (pid: number): Array<number> => {
+  const pids: Array<number> = []
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      const text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8").trim()
+      if (text !== "") pids.push(...text.split(" ").map(Number))
+    }
+  } catch {
+    // gone, or a kernel without CONFIG_PROC_CHILDREN: no per-worker figures
+  }
+  return pids
+}

@@ -11,6 +11,8 @@ interface MetricDef {
   readonly get: (r: RunRecord) => number | undefined
   /** a CPU split: the cell shows the medians of user / system / other threads, and no ratio */
   readonly split?: (r: RunRecord) => ProcUsage | undefined
+  /** with `--workers`: the cell shows one median per worker (in fork order), and no ratio */
+  readonly perWorker?: (w: NonNullable<RunRecord["workerProcs"]>[number], r: RunRecord) => number | undefined
 }
 
 const m = (key: string) => (r: RunRecord) => r.metrics[key]
@@ -89,10 +91,33 @@ const unitOf: Record<Scenario, string> = {
   idle: "µs/connection"
 }
 
-const resources = (scenario: Scenario): ReadonlyArray<MetricDef> => [
+/** The server's CPU seconds: with `--workers`, the primary's and every worker's. */
+const serverCpuS = (r: RunRecord): number | undefined =>
+  r.serverProc === undefined
+    ? undefined
+    : r.serverProc.cpuS + (r.workerProcs ?? []).reduce((sum, w) => sum + w.cpuS, 0)
+
+/** With `--workers`: where the server's CPU went, and how the connections were spread. */
+const workerRows = (scenario: Scenario): ReadonlyArray<MetricDef> => [
+  { label: "server CPU s: primary", better: "lower", get: (r) => r.serverProc?.cpuS },
+  { label: "server CPU s: each worker", better: "lower", get: () => undefined, perWorker: (w) => w.cpuS },
+  {
+    label: `server CPU ${unitOf[scenario]}: each worker`,
+    better: "lower",
+    get: () => undefined,
+    perWorker: (w, r) => perOp(() => w.cpuS)(r)
+  },
+  { label: "connections served: each worker", better: "higher", get: () => undefined, perWorker: (w) => w.connections }
+]
+
+const resources = (scenario: Scenario, workers: boolean): ReadonlyArray<MetricDef> => [
   ...(scenario === "backpressure" ? [] : [
     { label: `client CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.clientProc?.cpuS) },
-    { label: `server CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.serverProc?.cpuS) }
+    {
+      label: `server CPU ${unitOf[scenario]}${workers ? " (primary + workers)" : ""}`,
+      better: "lower" as const,
+      get: perOp(serverCpuS)
+    }
   ]),
   { label: "client CPU s", better: "lower", get: (r) => r.clientProc?.cpuS },
   {
@@ -101,9 +126,10 @@ const resources = (scenario: Scenario): ReadonlyArray<MetricDef> => [
     get: (r) => r.clientProc?.userS,
     split: (r) => r.clientProc
   },
-  { label: "server CPU s", better: "lower", get: (r) => r.serverProc?.cpuS },
+  { label: `server CPU s${workers ? " (primary + workers)" : ""}`, better: "lower", get: serverCpuS },
+  ...(workers ? workerRows(scenario) : []),
   {
-    label: "server CPU s: user / system / V8+libuv threads",
+    label: `server CPU s${workers ? " (primary)" : ""}: user / system / V8+libuv threads`,
     better: "lower",
     get: (r) => r.serverProc?.userS,
     split: (r) => r.serverProc
@@ -159,6 +185,21 @@ const splitCell = (runs: ReadonlyArray<RunRecord>, split: (r: RunRecord) => Proc
   return `${med((u) => u.userS)} / ${med((u) => u.sysS)} / ${med((u) => u.bgS)}`
 }
 
+const workersCell = (
+  runs: ReadonlyArray<RunRecord>,
+  perWorker: NonNullable<MetricDef["perWorker"]>
+): string => {
+  const count = Math.max(0, ...runs.filter((r) => r.ok).map((r) => r.workerProcs?.length ?? 0))
+  if (count === 0) return "–"
+  return Array.from({ length: count }, (_, i) => {
+    const v = summarize(runs, (r) => {
+      const w = r.workerProcs?.[i]
+      return w === undefined ? undefined : perWorker(w, r)
+    })
+    return v.n === 0 ? "–" : round(v.median)
+  }).join(" / ")
+}
+
 const ratio = (a: Summary | undefined, b: Summary | undefined): string =>
   a === undefined || b === undefined || a.n === 0 || b.n === 0 || b.median === 0
     ? "–"
@@ -179,7 +220,19 @@ export const summaryTable = (report: BenchReport): string => {
   if (has("effect-tcp") && has("platform")) head.push("effect-tcp/platform")
   const rows: Array<Array<string>> = []
   for (const scenario of report.options.scenarios) {
-    for (const d of [...primary[scenario], ...resources(scenario)]) {
+    for (const d of [...primary[scenario], ...resources(scenario, report.options.workers !== undefined)]) {
+      const perWorker = d.perWorker
+      if (perWorker !== undefined) {
+        const row = [
+          scenario,
+          label(d),
+          ...impls.map((i) => workersCell(runsOf(report, scenario, { client: i, server: i }), perWorker))
+        ]
+        if (has("effect-tcp") && has("raw")) row.push("")
+        if (has("effect-tcp") && has("platform")) row.push("")
+        rows.push(row)
+        continue
+      }
       const split = d.split
       if (split !== undefined) {
         const row = [
@@ -211,13 +264,19 @@ export const mixedTable = (report: BenchReport): string => {
   const head = ["scenario", "metric", ...pairs.map((p) => `${short[p.client]}→${short[p.server]}`)]
   const rows: Array<Array<string>> = []
   for (const scenario of report.options.scenarios) {
-    for (const d of [...primary[scenario], resources(scenario)[0]!, resources(scenario)[1]!]) {
+    const workers = report.options.workers !== undefined
+    const all = resources(scenario, workers)
+    const shown = [...primary[scenario], all[0]!, all[1]!, ...(workers ? workerRows(scenario) : [])]
+    for (const d of shown) {
+      const perWorker = d.perWorker
       rows.push([
         scenario,
         label(d),
         ...pairs.map((p) =>
           scenario === "backpressure" && p.client !== clientFor(scenario, p.client)
             ? "(raw client)"
+            : perWorker !== undefined
+            ? workersCell(runsOf(report, scenario, p), perWorker)
             : cell(summarize(runsOf(report, scenario, p), d.get))
         )
       ])
@@ -250,6 +309,12 @@ export const formatReport = (report: BenchReport): string => {
     "Cells: median (min–max) over repetitions. Ratios are of medians (effect-tcp ÷ other); ↑/↓ says which way is better.",
     "CPU seconds are from /proc/<pid>/stat between \"ready\" and the end of the measured part (startup excluded);",
     "\"V8+libuv threads\" is the CPU of every thread but the JavaScript one (GC, compiler, libuv pool).",
+    ...(o.workers !== undefined
+      ? [
+        `Servers on ${o.workers} node:cluster worker(s): "server CPU" is the primary's plus every worker's; ` +
+        "\"each worker\" cells list one median per worker, in fork order."
+      ]
+      : []),
     "Peak RSS is VmHWM. Backpressure and accept always use the raw client (see README).",
     "",
     summaryTable(report)
