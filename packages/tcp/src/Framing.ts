@@ -483,6 +483,59 @@ export const forEachFrame = <E, R>(
 ): Effect.Effect<void, E | ReadError | FrameError | InvalidArgument, R> => internal.forEachFrame(reader, f, options)
 
 /**
+ * Calls `f` synchronously on every frame until a clean end of stream, with no allocation per
+ * frame: the frame is `chunk[start, end)`, where `chunk` is the reader's buffered chunk (a view
+ * valid only during the call: copy what must outlive it). A frame's body starts at `start` (the
+ * header's first `numSkip` bytes are before it) and ends at `end`. Frames that span received
+ * chunks are joined by the reader (each byte copied once); the others are never copied. The
+ * fastest way to consume frames, for handlers that need no effect per frame (count, parse into
+ * your own state, dispatch to a queue); use {@link forEachFrame} when each frame needs an effect.
+ *
+ * `f` returns `false` to stop after that frame (consumed): the frames after it stay buffered and
+ * `forEachFrameSync` succeeds, so a protocol can stop at a frame that needs an answer, answer
+ * with effects, and call `forEachFrameSync` again. Any other return value goes on.
+ *
+ * Each frame is consumed as soon as `f` returns, so a frame is never handed out twice. While
+ * `forEachFrameSync` runs, nothing else may read from the reader (`f` cannot: it is synchronous).
+ *
+ * Interruption: only possible while waiting for bytes; every frame handed to `f` is consumed,
+ * the bytes of a partly received frame stay buffered.
+ *
+ * Fails with: `FrameError` `"FrameTooLong"` as soon as a header announces more than
+ * `maxFrameLength` (that frame and those after it stay buffered, its body never waited for),
+ * `"InvalidLength"` for a negative adjusted length; `ReadError` `"UnexpectedEof"` when the stream
+ * ends inside a frame (its bytes in `partial`), `"TooLarge"` for a frame longer than the reader's
+ * `maxReadLength` that arrives in pieces, the reader's other `ReadError`s; `InvalidArgument` for
+ * bad options or an `f` that is not a function. A throw from `f` is a defect (`Effect.die`); that
+ * frame stays buffered.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Framing, type Address, type Connection } from "effect-tcp"
+ *
+ * // Sum the first byte of every frame until an empty frame, then answer with the sum
+ * const sumFirstBytes = (conn: Connection.Connection<Address.Inet>) =>
+ *   Effect.gen(function*() {
+ *     let sum = 0
+ *     yield* Framing.forEachFrameSync(conn.reader, (chunk, start, end) => {
+ *       if (start === end) return false
+ *       sum += chunk[start]!
+ *     })
+ *     yield* conn.writer.writeLine(String(sum))
+ *   })
+ * ```
+ *
+ * @since 0.2.0
+ * @category frames
+ */
+export const forEachFrameSync = (
+  reader: Reader,
+  f: (chunk: Uint8Array, start: number, end: number) => boolean | void,
+  options?: LengthDelimitedOptions
+): Effect.Effect<void, ReadError | FrameError | InvalidArgument> => internal.forEachFrameSync(reader, f, options)
+
+/**
  * Writes one frame: the header (with the length field computed from the frame), then the frame.
  * `frame` is what a read with the same options returns: the body, or the header and body with
  * `numSkip: 0`. The body is not copied: do not change it until `writer.flushed`.

@@ -48,6 +48,15 @@ const layout: fc.Arbitrary<Layout> = fc
     numSkip: Math.round(skipFraction * (rest.lengthFieldOffset + rest.lengthFieldLength))
   }))
 
+/** Framing's defaults: a 4-byte big-endian length, then the body. */
+const defaultLayout: Layout = {
+  lengthFieldOffset: 0,
+  lengthFieldLength: 4,
+  endian: "big",
+  lengthAdjustment: 0,
+  numSkip: 4
+}
+
 interface RefFrame {
   readonly prefix: Uint8Array
   readonly body: Uint8Array
@@ -89,7 +98,7 @@ const scenario = fc.tuple(layout, fc.boolean()).chain(([l, zeroPrefix]) =>
   })
 )
 
-type Method = "readFrame" | "frames" | "forEachFrame"
+type Method = "readFrame" | "frames" | "forEachFrame" | "forEachFrameSync"
 
 /** Every frame `method` reads until the end (as hex), then how it ended. */
 const readAllWith = (method: Method, reader: Reader.Reader, options: Framing.LengthDelimitedOptions) =>
@@ -120,11 +129,16 @@ const readAllWith = (method: Method, reader: Reader.Reader, options: Framing.Len
         }, options))
         break
       }
+      case "forEachFrameSync":
+        exit = yield* Effect.exit(Framing.forEachFrameSync(reader, (chunk, start, end) => {
+          got.push(hex(chunk.subarray(start, end)))
+        }, options))
+        break
     }
     return { got, exit }
   })
 
-const methods: ReadonlyArray<Method> = ["readFrame", "frames", "forEachFrame"]
+const methods: ReadonlyArray<Method> = ["readFrame", "frames", "forEachFrame", "forEachFrameSync"]
 
 describe("Framing", () => {
   describe("length-delimited frames, any chunking (ReaderImpl fed directly)", () => {
@@ -280,6 +294,101 @@ describe("Framing", () => {
         reader.end()
         yield* Fiber.join(fiber)
         assert.deepStrictEqual(seen, ["010203", "09", "0707"])
+      }))
+
+    it.live("forEachFrameSync, default layout (its 4-byte fast path): any chunking gives every frame once, in order; a frame over the bound fails after those before it", () =>
+      property(
+        [
+          fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 20 }),
+          fc.array(fc.nat({ max: 6000 }), { maxLength: 30 }),
+          pauses,
+          fc.option(fc.integer({ min: 0, max: 300 }), { nil: undefined })
+        ],
+        (bodies, cuts, yields, max) =>
+          Effect.gen(function*() {
+            const data = Buffer.concat(
+              bodies.map((b) => refEncode(defaultLayout, { prefix: new Uint8Array(0), body: b }).wire)
+            )
+            const reader = makeReader({ bufferSize: 64 })
+            const options = max === undefined ? undefined : { maxFrameLength: max }
+            const reading = yield* Effect.fork(readAllWith("forEachFrameSync", reader, options as never))
+            yield* feed(reader, cut(data, cuts), yields)
+            const { exit, got } = yield* Fiber.join(reading)
+            const firstTooLong = max === undefined ? -1 : bodies.findIndex((b) => b.byteLength > max)
+            if (firstTooLong === -1) {
+              assert.isTrue(Exit.isSuccess(exit), String(exit))
+              assert.deepStrictEqual(got, bodies.map(hex))
+              assert.isTrue(yield* reader.isAtEof)
+              return
+            }
+            assert.deepStrictEqual(got, bodies.slice(0, firstTooLong).map(hex))
+            const error = yield* Effect.flip(exit)
+            assert.instanceOf(error, FrameError)
+            assert.strictEqual((error as FrameError).reason, "FrameTooLong")
+            assert.strictEqual((error as FrameError).announced, bodies[firstTooLong]!.byteLength)
+            const before = bodies.slice(0, firstTooLong).reduce((n, b) => n + 4 + b.byteLength, 0)
+            assert.strictEqual(yield* reader.bytesBuffered, data.byteLength - before)
+          }),
+        { numRuns: 400 }
+      ))
+
+    it.live("forEachFrameSync: frames of one chunk are views of it, never copies", () =>
+      Effect.gen(function*() {
+        const reader = makeReader({ bufferSize: 1024 })
+        const chunk = Buffer.from([0, 0, 0, 2, 1, 2, 0, 0, 0, 1, 3])
+        reader.push(chunk)
+        reader.end()
+        const seen: Array<[number, number]> = []
+        yield* Framing.forEachFrameSync(reader, (view, start, end) => {
+          assert.strictEqual(view.buffer, chunk.buffer)
+          seen.push([view.byteOffset + start - chunk.byteOffset, view.byteOffset + end - chunk.byteOffset])
+        })
+        assert.deepStrictEqual(seen, [[4, 6], [10, 11]])
+      }))
+
+    it.live("forEachFrameSync: false stops after that frame (consumed); a throw is a defect and leaves its frame buffered", () =>
+      Effect.gen(function*() {
+        const layout: Framing.LengthDelimitedOptions = { lengthFieldLength: 1 }
+        const reader = makeReader({ bufferSize: 64 })
+        reader.push(Buffer.from([1, 0x61, 0, 1, 0x62, 1, 0x63, 1, 0x64]))
+        reader.end()
+        const seen: Array<string> = []
+        const text = (chunk: Uint8Array, start: number, end: number) =>
+          Buffer.from(chunk.subarray(start, end)).toString()
+        // The empty frame stops the first pass.
+        yield* Framing.forEachFrameSync(reader, (chunk, start, end) => {
+          seen.push(text(chunk, start, end))
+          return start !== end
+        }, layout)
+        assert.deepStrictEqual(seen, ["a", ""])
+        const exit = yield* Effect.exit(Framing.forEachFrameSync(reader, (chunk, start, end) => {
+          if (text(chunk, start, end) === "c") throw new Error("boom")
+          seen.push(text(chunk, start, end))
+        }, layout))
+        assert.isTrue(Exit.isFailure(exit) && exit.cause._tag === "Die")
+        assert.deepStrictEqual(seen, ["a", "", "b"])
+        const next = yield* Framing.readFrame(reader, layout)
+        assert.strictEqual(Buffer.from(Option.getOrThrow(next)).toString(), "c")
+        yield* Framing.forEachFrameSync(reader, (chunk, start, end) => void seen.push(text(chunk, start, end)), layout)
+        assert.deepStrictEqual(seen, ["a", "", "b", "d"])
+      }))
+
+    it.live("forEachFrameSync: interrupted while waiting inside a frame, it consumes the frames it handed out and nothing of the partial one", () =>
+      Effect.gen(function*() {
+        const reader = makeReader({ bufferSize: 1024 })
+        reader.push(Buffer.from([0, 0, 0, 1, 7, 0, 0, 0, 3, 8]))
+        const seen: Array<string> = []
+        const fiber = yield* Effect.fork(
+          Framing.forEachFrameSync(reader, (chunk, start, end) => void seen.push(hex(chunk.subarray(start, end))))
+        )
+        yield* ticks(2)
+        yield* Fiber.interrupt(fiber)
+        assert.deepStrictEqual(seen, ["07"])
+        assert.strictEqual(yield* reader.bytesBuffered, 5)
+        reader.push(Buffer.from([9, 9]))
+        reader.end()
+        const rest = yield* Framing.readFrame(reader)
+        assert.strictEqual(hex(Option.getOrThrow(rest)), "080909")
       }))
 
     it.live("a clean end of stream is none; an end inside the header is UnexpectedEof", () =>
@@ -461,7 +570,10 @@ describe("Framing", () => {
           yield* Effect.flip(Framing.readFrame(reader, { maxFrameLength: -1 })),
           yield* Effect.flip(Framing.readFrame(reader, { lengthAdjustment: Number.NaN })),
           yield* Effect.flip(Stream.runDrain(Framing.frames("reader" as any))),
-          yield* Effect.flip(Framing.forEachFrame<never, never>(reader, "f" as any))
+          yield* Effect.flip(Framing.forEachFrame<never, never>(reader, "f" as any)),
+          yield* Effect.flip(Framing.forEachFrameSync(reader, "f" as any)),
+          yield* Effect.flip(Framing.forEachFrameSync("reader" as any, () => {})),
+          yield* Effect.flip(Framing.forEachFrameSync(reader, () => {}, { lengthFieldOffset: -1 }))
         ]
         for (const error of errors) assert.instanceOf(error, InvalidArgument)
         assert.strictEqual(yield* reader.bytesBuffered, 4)

@@ -100,25 +100,26 @@ const lines: Handler = (conn) =>
     yield* conn.writer.write(linesAck(count, length))
   })
 
-// Framing.forEachFrame hands each frame to the handler as a view of the reader's buffer; the
-// handler's effect runs before the next frame (here the reply to the terminator).
+// Framing.forEachFrameSync calls the handler on each frame in place (the reader's chunk, start,
+// end), with nothing allocated per frame; the empty terminator frame stops it, then the reply.
 const frames: Handler = (conn) =>
-  Effect.suspend(() => {
+  Effect.gen(function*() {
     let count = 0
     let length = 0
     let checksum = 0
-    return Framing.forEachFrame(conn.reader, (frame) => {
-      if (frame.length === 0) {
-        return Effect.flatMap(conn.reader.bytesRead, (n) => {
-          counters.bytesIn += n
-          return conn.writer.write(framesAck(count, length, checksum))
-        })
+    let terminated = false
+    yield* Framing.forEachFrameSync(conn.reader, (chunk, start, end) => {
+      if (start === end) {
+        terminated = true
+        return false
       }
       count++
-      length += frame.length
-      checksum = (checksum + frame[0]! + frame[frame.length - 1]!) >>> 0
-      return Effect.void
+      length += end - start
+      checksum = (checksum + chunk[start]! + chunk[end - 1]!) >>> 0
     })
+    if (!terminated) return yield* Effect.fail(new Error(`frames: stream ended after ${count} frames`))
+    counters.bytesIn += yield* conn.reader.bytesRead
+    yield* conn.writer.write(framesAck(count, length, checksum))
   })
 
 const handlers: Record<Scenario, Handler> = {

@@ -17,8 +17,8 @@ import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type * as Framing from "../Framing.js"
 import * as Reader from "../Reader.js"
-import { FrameError, InvalidArgument } from "../TcpError.js"
-import type { ReadError, WriteError } from "../TcpError.js"
+import { FrameError, InvalidArgument, ReadError } from "../TcpError.js"
+import type { WriteError } from "../TcpError.js"
 import type * as Writer from "../Writer.js"
 
 // -----------------------------------------------------------------------------------------------
@@ -577,6 +577,88 @@ export const forEachFrame = <E, R>(
       }
     )
     return loop
+  })
+
+/** Why a `forEachFrameSync` pass over a chunk stopped early. */
+const Bad: unique symbol = Symbol.for("effect-tcp/Framing/Bad")
+const Threw: unique symbol = Symbol.for("effect-tcp/Framing/Threw")
+
+const stopResults = {
+  bad: Reader.StopConsumed(Bad, 0),
+  stopped: Reader.Stop(undefined)
+}
+
+export const forEachFrameSync = (
+  reader: Reader.Reader,
+  f: (chunk: Uint8Array, start: number, end: number) => boolean | void,
+  options: Framing.LengthDelimitedOptions | undefined
+): Effect.Effect<void, ReadError | FrameError | InvalidArgument> =>
+  Effect.suspend((): Effect.Effect<void, ReadError | FrameError | InvalidArgument> => {
+    const bad = checkReader(reader)
+    if (bad !== undefined) return Exit.fail(bad)
+    if (typeof f !== "function") return invalid("f", `expected a function, got ${describe(f)}`)
+    const config = frameConfig(options)
+    if (config instanceof InvalidArgument) return Exit.fail(config)
+    const header = config.headerLength
+    const skipped = config.numSkip
+    const fourByteBigEndian = config.offset === 0 && config.fieldLength === 4 && !config.little &&
+      config.adjustment === 0
+    const max = config.maxFrameLength
+    let error: FrameError | undefined
+    let thrown: unknown
+    // One pass per chunk, no allocation per frame: the frames of the chunk are handled in place,
+    // each consumed as its handler returns. An incomplete frame at the end is left unconsumed:
+    // the reader calls again with it and the next bytes joined (a frame spanning chunks is copied
+    // once, by the reader).
+    const handle = (view: Uint8Array): Reader.ChunkResult<typeof Bad | typeof Threw | undefined> => {
+      const size = view.byteLength
+      let at = 0
+      while (size - at >= header) {
+        let length: number
+        if (fourByteBigEndian) {
+          length = view[at]! * 0x1000000 + ((view[at + 1]! << 16) | (view[at + 2]! << 8) | view[at + 3]!)
+          if (length > max) {
+            error = new FrameError({ reason: "FrameTooLong", announced: length, length, maxFrameLength: max })
+            return at === 0 ? stopResults.bad : Reader.StopConsumed(Bad, at)
+          }
+        } else {
+          const checked = bodyLength(config, lengthField(config, view, at + config.offset))
+          if (typeof checked !== "number") {
+            error = checked
+            return at === 0 ? stopResults.bad : Reader.StopConsumed(Bad, at)
+          }
+          length = checked
+        }
+        const end = at + header + length
+        if (end > size) break
+        let more: boolean | void
+        try {
+          more = f(view, at + skipped, end)
+        } catch (e) {
+          thrown = e
+          return Reader.StopConsumed(Threw, at)
+        }
+        at = end
+        if (more === false) return at === size ? stopResults.stopped : Reader.StopConsumed(undefined, at)
+      }
+      return at === size ? Reader.Continue : Reader.Consumed(at)
+    }
+    return Effect.flatMap(
+      reader.readChunks(handle),
+      (end): Effect.Effect<void, ReadError | FrameError | InvalidArgument> => {
+        switch (end._tag) {
+          case "Eof":
+            return Exit.void
+          case "EofWithUnconsumed":
+            // The stream ended inside a frame (or its header).
+            return Exit.fail(new ReadError({ reason: "UnexpectedEof", partial: end.bytes }))
+          case "Stopped":
+            if (end.value === Bad) return Exit.fail(error!)
+            if (end.value === Threw) return Exit.die(thrown)
+            return Exit.void
+        }
+      }
+    )
   })
 
 // -----------------------------------------------------------------------------------------------
