@@ -74,6 +74,23 @@ describe("examples", () => {
     120_000
   )
 
+  it.live(
+    "cluster: @effect/cluster runners in three processes over effect-tcp, a throwaway PostgreSQL as their storage",
+    () =>
+      Effect.gen(function*() {
+        const run = yield* runExample("cluster", 170_000)
+        expectClean("cluster", run)
+        expectLines(run, [
+          /^runner storage: (a throwaway PostgreSQL|DATABASE_URL)$/,
+          /^3 runners listening on 127\.0\.0\.1:\d+, \d+, \d+$/,
+          /^12 counters incremented from the runner on \d+, served by 3 runners$/,
+          /^read back from the runner on \d+: 12 counters, answered by 3 runners, after \d+ round\(s\) of increments$/,
+          "cluster: done"
+        ])
+      }),
+    180_000
+  )
+
   it.live("echo: an echo server as a Layer", () =>
     Effect.gen(function*() {
       const run = yield* runExample("echo")
