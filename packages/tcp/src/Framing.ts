@@ -168,6 +168,14 @@ const intReadOrNone = <A>(format: Parameters<typeof internal.readInt<A>>[0]): In
  * Interruption: consumes nothing. Fails with: `ReadError` `"UnexpectedEof"` at end of stream, the
  * reader's other `ReadError`s.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A message type byte
+ * const read = (reader: Reader.Reader) => Framing.readUint8(reader)
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -175,6 +183,14 @@ export const readUint8: IntRead<number> = intRead(internal.uint8)
 
 /**
  * A signed (two's complement) 8-bit integer. Interruption and failures as {@link readUint8}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A signed offset (-128 to 127)
+ * const read = (reader: Reader.Reader) => Framing.readInt8(reader)
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -207,6 +223,14 @@ export const readUint16: IntRead<number> = intRead(internal.uint16)
 /**
  * A signed 16-bit integer. Interruption and failures as {@link readUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A signed 16-bit temperature in tenths of a degree, little-endian
+ * const read = (reader: Reader.Reader) => Framing.readInt16(reader, "little")
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -214,6 +238,14 @@ export const readInt16: IntRead<number> = intRead(internal.int16)
 
 /**
  * An unsigned 32-bit integer. Interruption and failures as {@link readUint16}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A 32-bit big-endian length (network order, the default)
+ * const read = (reader: Reader.Reader) => Framing.readUint32(reader)
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -223,6 +255,14 @@ export const readUint32: IntRead<number> = intRead(internal.uint32)
 /**
  * A signed 32-bit integer. Interruption and failures as {@link readUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A signed 32-bit little-endian delta
+ * const read = (reader: Reader.Reader) => Framing.readInt32(reader, "little")
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -231,6 +271,14 @@ export const readInt32: IntRead<number> = intRead(internal.int32)
 /**
  * An unsigned 64-bit integer, as a `bigint`. Interruption and failures as {@link readUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A 64-bit big-endian sequence number, as a bigint
+ * const read = (reader: Reader.Reader) => Framing.readUint64(reader)
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -238,6 +286,14 @@ export const readUint64: IntRead<bigint> = intRead(internal.uint64)
 
 /**
  * A signed 64-bit integer, as a `bigint`. Interruption and failures as {@link readUint16}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A signed 64-bit little-endian timestamp in microseconds, as a bigint
+ * const read = (reader: Reader.Reader) => Framing.readInt64(reader, "little")
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -248,6 +304,16 @@ export const readInt64: IntRead<bigint> = intRead(internal.int64)
  * An unsigned 8-bit integer, or `none` at a clean end of stream.
  *
  * Interruption: consumes nothing. Fails with: the reader's `ReadError`s.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A record's type byte, or none when the peer ended cleanly between records
+ * const next = (reader: Reader.Reader) =>
+ *   Framing.readUint8OrNone(reader).pipe(Effect.map(Option.match({ onNone: () => "done", onSome: (n) => `record ${n}` })))
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -260,6 +326,16 @@ export const readUint8OrNone: IntReadOrNone<number> = intReadOrNone(internal.uin
  * Interruption: consumes nothing. Fails with: `ReadError` `"UnexpectedEof"` when the stream ends
  * after its first byte, the reader's other `ReadError`s, `InvalidArgument` for a bad `endian`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A 16-bit length before each record, or none at a clean end between records
+ * const next = (reader: Reader.Reader) =>
+ *   Framing.readUint16OrNone(reader).pipe(Effect.map(Option.match({ onNone: () => "done", onSome: (n) => `record ${n}` })))
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -267,6 +343,16 @@ export const readUint16OrNone: IntReadOrNone<number> = intReadOrNone(internal.ui
 
 /**
  * An unsigned 32-bit integer, or `none` at a clean end of stream. As {@link readUint16OrNone}.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A 32-bit length before each record, or none at a clean end between records
+ * const next = (reader: Reader.Reader) =>
+ *   Framing.readUint32OrNone(reader).pipe(Effect.map(Option.match({ onNone: () => "done", onSome: (n) => `record ${n}` })))
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -276,6 +362,16 @@ export const readUint32OrNone: IntReadOrNone<number> = intReadOrNone(internal.ui
 /**
  * An unsigned 64-bit integer (`bigint`), or `none` at a clean end of stream. As
  * {@link readUint16OrNone}.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Framing, type Reader } from "effect-tcp"
+ *
+ * // A 64-bit record id, or none at a clean end between records
+ * const next = (reader: Reader.Reader) =>
+ *   Framing.readUint64OrNone(reader).pipe(Effect.map(Option.match({ onNone: () => "done", onSome: (n) => `record ${n}` })))
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -305,6 +401,14 @@ const intWrite = <A extends number | bigint>(kind: internal.IntKind): IntWrite<A
  * Fails with: `InvalidArgument` when `value` is not an integer in range (nothing is written),
  * the writer's `WriteError`s.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A message type byte
+ * const write = (writer: Writer.Writer) => Framing.writeUint8(writer, 7)
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -312,6 +416,14 @@ export const writeUint8: IntWrite<number> = intWrite("uint8")
 
 /**
  * Writes a signed 8-bit integer (-128 to 127). Failures as {@link writeUint8}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A signed offset (-128 to 127)
+ * const write = (writer: Writer.Writer) => Framing.writeInt8(writer, -3)
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -341,6 +453,14 @@ export const writeUint16: IntWrite<number> = intWrite("uint16")
 /**
  * Writes a signed 16-bit integer. Failures as {@link writeUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A signed 16-bit little-endian value
+ * const write = (writer: Writer.Writer) => Framing.writeInt16(writer, -215, "little")
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -348,6 +468,14 @@ export const writeInt16: IntWrite<number> = intWrite("int16")
 
 /**
  * Writes an unsigned 32-bit integer. Failures as {@link writeUint16}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A 32-bit big-endian length (network order, the default)
+ * const write = (writer: Writer.Writer) => Framing.writeUint32(writer, 1_048_576)
+ * ```
  *
  * @since 0.2.0
  * @category integers
@@ -357,6 +485,14 @@ export const writeUint32: IntWrite<number> = intWrite("uint32")
 /**
  * Writes a signed 32-bit integer. Failures as {@link writeUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A signed 32-bit little-endian delta
+ * const write = (writer: Writer.Writer) => Framing.writeInt32(writer, -42, "little")
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -365,6 +501,14 @@ export const writeInt32: IntWrite<number> = intWrite("int32")
 /**
  * Writes an unsigned 64-bit integer given as a `bigint`. Failures as {@link writeUint16}.
  *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A 64-bit big-endian sequence number (a bigint)
+ * const write = (writer: Writer.Writer) => Framing.writeUint64(writer, 2n ** 40n)
+ * ```
+ *
  * @since 0.2.0
  * @category integers
  */
@@ -372,6 +516,14 @@ export const writeUint64: IntWrite<bigint> = intWrite("uint64")
 
 /**
  * Writes a signed 64-bit integer given as a `bigint`. Failures as {@link writeUint16}.
+ *
+ * @example
+ * ```ts
+ * import { Framing, type Writer } from "effect-tcp"
+ *
+ * // A signed 64-bit little-endian timestamp in microseconds (a bigint)
+ * const write = (writer: Writer.Writer) => Framing.writeInt64(writer, BigInt(Date.now()) * 1000n, "little")
+ * ```
  *
  * @since 0.2.0
  * @category integers

@@ -121,6 +121,21 @@ export const watch: <E, R>(conn: Watched, options: IdleOptions<E, R>) => Effect.
  *
  * Fails with: `self`'s error, `onIdle`'s error, `InvalidArgument` as {@link watch}.
  *
+ * @example
+ * ```ts
+ * import { Data, Effect, Stream } from "effect"
+ * import { Idle, Server, WhereToListen } from "effect-tcp"
+ *
+ * class IdleTimeout extends Data.TaggedError("IdleTimeout") {}
+ *
+ * // An echo server that closes a connection after 30 seconds without input
+ * const server = Server.serve(WhereToListen.onPort(7000), (connection) =>
+ *   connection.reader.lines.pipe(
+ *     Stream.runForEach((line) => connection.writer.writeLine(line)),
+ *     Idle.during(connection, { readerIdle: "30 seconds", onIdle: () => Effect.fail(new IdleTimeout()) })
+ *   ))
+ * ```
+ *
  * @since 0.2.0
  * @category watching
  */

@@ -161,6 +161,21 @@ const decodeWith = <A, I extends Uint8Array | string, R>(
  * Fails with: `MessageError` `"Decode"` (the frame is consumed; the next read gets the next one),
  * the errors of `Framing.readFrame`, `InvalidArgument` for a value that is not a Schema.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Hello = Message.json(Schema.Struct({ version: Schema.Number, name: Schema.String }))
+ *
+ * // The server's hello frame, or none if it closed first
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Message.readFrame(connection.reader, Hello).pipe(
+ *     Effect.map(Option.map((hello) => `${hello.name} v${hello.version}`))
+ *   ))
+ * ```
+ *
  * @since 0.2.0
  * @category frames
  */
@@ -207,6 +222,19 @@ const decodeEach = <X extends Uint8Array | string, A, E, R>(
  *
  * Fails with: `MessageError` `"Decode"` naming the frame (`index`, `length`), the errors of
  * `Framing.frames`, `InvalidArgument` for a value that is not a Schema.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema, Stream } from "effect"
+ * import { Server, WhereToListen } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Event = Message.json(Schema.Struct({ kind: Schema.String, at: Schema.Number }))
+ *
+ * // Log each event a client sends; a frame that does not decode ends the connection with MessageError
+ * const server = Server.serve(WhereToListen.onPort(7000), (connection) =>
+ *   Message.frames(connection.reader, Event).pipe(Stream.runForEach((event) => Effect.log(event.kind))))
+ * ```
  *
  * @since 0.2.0
  * @category frames
@@ -286,6 +314,19 @@ const failFast = <A, E, R>(
  * Fails with: `MessageError` `"Encode"` (nothing written), the errors of `Framing.writeFrame`,
  * `InvalidArgument` for a value that is not a Schema.
  *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Login = Message.json(Schema.Struct({ user: Schema.String }))
+ *
+ * // One length-prefixed JSON frame (4-byte big-endian length, the default)
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Message.writeFrame(connection.writer, Login, { user: "ada" }))
+ * ```
+ *
  * @since 0.2.0
  * @category frames
  */
@@ -312,6 +353,22 @@ export const writeFrame = <A, R>(
  *
  * Fails with: `MessageError` `"Encode"` naming the value's `index` (nothing of its chunk is
  * written), the errors of `Framing.frameSink`, `InvalidArgument` for a value that is not a Schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema, Stream } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Sample = Message.json(Schema.Struct({ t: Schema.Number, value: Schema.Number }))
+ *
+ * // Stream 1,000 samples as frames
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Stream.range(1, 1000).pipe(
+ *     Stream.map((t) => ({ t, value: Math.sin(t) })),
+ *     Stream.run(Message.frameSink(connection.writer, Sample))
+ *   ))
+ * ```
  *
  * @since 0.2.0
  * @category frames
@@ -374,6 +431,24 @@ export const lines = <A, R>(
  *
  * Fails with: the errors of `reader.lines`, `InvalidArgument` for a value that is not a Schema.
  *
+ * @example
+ * ```ts
+ * import { Effect, Either, Schema, Stream } from "effect"
+ * import { Server, WhereToListen } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Command = Schema.parseJson(Schema.Struct({ op: Schema.String }))
+ *
+ * // A line that is not a command is answered with an error line; the connection goes on
+ * const server = Server.serve(WhereToListen.onPort(7000), (connection) =>
+ *   Message.linesEither(connection.reader, Command).pipe(
+ *     Stream.runForEach(Either.match({
+ *       onLeft: (error) => connection.writer.writeLine(`ERR ${error.message}`),
+ *       onRight: (command) => Effect.log(command.op)
+ *     }))
+ *   ))
+ * ```
+ *
  * @since 0.2.0
  * @category lines
  */
@@ -388,6 +463,19 @@ export const linesEither = <A, R>(
  *
  * Fails with: `MessageError` `"Encode"` (also for a line break in the text; nothing written), the
  * writer's `WriteError`s, `InvalidArgument` for a value that is not a Schema.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Command = Schema.parseJson(Schema.Struct({ op: Schema.String, key: Schema.String }))
+ *
+ * // One newline-delimited JSON command
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Message.writeLine(connection.writer, Command, { op: "get", key: "user:1" }))
+ * ```
  *
  * @since 0.2.0
  * @category lines
@@ -425,6 +513,21 @@ const encodeLine = <A, R>(
  * The lines of one chunk are written with one write.
  *
  * Fails with: as {@link writeLine}, naming the value's `index`.
+ *
+ * @example
+ * ```ts
+ * import { Schema, Stream } from "effect"
+ * import { Tcp, WhereToConnect } from "effect-tcp"
+ * import * as Message from "effect-tcp/Message"
+ *
+ * const Log = Schema.parseJson(Schema.Struct({ level: Schema.String, text: Schema.String }))
+ *
+ * // Ship log records as JSON lines
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 5170), (connection) =>
+ *   Stream.make({ level: "info", text: "started" }, { level: "warn", text: "disk 91%" }).pipe(
+ *     Stream.run(Message.lineSink(connection.writer, Log))
+ *   ))
+ * ```
  *
  * @since 0.2.0
  * @category lines

@@ -340,6 +340,21 @@ export interface Reader {
 /**
  * The next line of `reader`; see {@link Reader.readLine}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // The greeting line of an SMTP server, or a note that it closed at once
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 25), (connection) =>
+ *   Reader.readLine(connection.reader).pipe(
+ *     Effect.flatMap(Option.match({
+ *       onNone: () => Effect.log("closed before greeting"),
+ *       onSome: (line) => Effect.log(`greeting: ${line}`)
+ *     }))
+ *   ))
+ * ```
+ *
  * @since 0.1.0
  * @category reading
  */
@@ -347,6 +362,18 @@ export const readLine = (reader: Reader): Effect.Effect<Option.Option<string>, R
 
 /**
  * Up to `maxBytes` bytes; see {@link Reader.read}.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // Whatever arrives first, at most 4 KiB (none at end of stream)
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Reader.read(connection.reader, 4096).pipe(
+ *     Effect.map(Option.match({ onNone: () => 0, onSome: (chunk) => chunk.length }))
+ *   ))
+ * ```
  *
  * @since 0.1.0
  * @category reading
@@ -362,6 +389,20 @@ export const read: {
 /**
  * Exactly `n` bytes; see {@link Reader.readExactly}.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // A 4-byte big-endian length, then that many bytes
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Effect.gen(function*() {
+ *     const header = yield* Reader.readExactly(connection.reader, 4)
+ *     const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0)
+ *     return yield* Reader.readExactly(connection.reader, length)
+ *   }))
+ * ```
+ *
  * @since 0.1.0
  * @category reading
  */
@@ -372,6 +413,18 @@ export const readExactly: {
 
 /**
  * The bytes up to a delimiter; see {@link Reader.readUntil}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // A NUL-terminated string (STOMP frames end this way)
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 61613), (connection) =>
+ *   Reader.readUntil(connection.reader, new Uint8Array([0])).pipe(
+ *     Effect.map((result) => result._tag === "Found" ? new TextDecoder().decode(result.bytes) : undefined)
+ *   ))
+ * ```
  *
  * @since 0.1.0
  * @category reading
@@ -394,6 +447,18 @@ export const readUntil: {
 /**
  * `n` bytes without consuming them; see {@link Reader.peek}.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // Look at the first byte to choose a protocol; the reader still holds it for the parser
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Reader.peek(connection.reader, 1).pipe(
+ *     Effect.map((first) => first._tag === "Some" && first.value[0] === 0x16 ? "tls" : "plain")
+ *   ))
+ * ```
+ *
  * @since 0.1.0
  * @category reading
  */
@@ -404,6 +469,20 @@ export const peek: {
 
 /**
  * Everything up to the end of stream; see {@link Reader.readAll}.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // An HTTP/1.0 response: the server closes the connection when it is done
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("example.org", 80), (connection) =>
+ *   Effect.gen(function*() {
+ *     yield* connection.writer.write("GET / HTTP/1.0\r\nHost: example.org\r\n\r\n")
+ *     const body = yield* Reader.readAll(connection.reader)
+ *     return new TextDecoder().decode(body)
+ *   }))
+ * ```
  *
  * @since 0.1.0
  * @category reading
@@ -466,6 +545,16 @@ export const readLineChunks: {
 /**
  * The lines of `reader` as a stream; see {@link Reader.lines}.
  *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Reader, Server, WhereToListen } from "effect-tcp"
+ *
+ * // Log every line a client sends, until it closes its side
+ * const server = Server.serve(WhereToListen.onPort(7000), (connection) =>
+ *   Reader.lines(connection.reader).pipe(Stream.runForEach((line) => Effect.log(line))))
+ * ```
+ *
  * @since 0.1.0
  * @category streams
  */
@@ -473,6 +562,16 @@ export const lines = (reader: Reader): Stream.Stream<string, ReadError> => reade
 
 /**
  * The bytes of `reader` as a stream; see {@link Reader.stream}.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { Reader, Tcp, WhereToConnect } from "effect-tcp"
+ *
+ * // Count the bytes a server sends before it closes
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Reader.stream(connection.reader).pipe(Stream.runFold(0, (total, chunk) => total + chunk.length)))
+ * ```
  *
  * @since 0.1.0
  * @category streams

@@ -156,6 +156,19 @@ const notAWriter = (writer: unknown): Effect.Effect<never, InvalidArgument> =>
 /**
  * Writes bytes or a string; see {@link Writer.write}.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Tcp, WhereToConnect, Writer } from "effect-tcp"
+ *
+ * // A binary header and a text body; both wait only when the writer's buffer is full
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Effect.gen(function*() {
+ *     yield* Writer.write(connection.writer, new Uint8Array([0x01, 0x00, 0x05]))
+ *     yield* Writer.write(connection.writer, "hello")
+ *   }))
+ * ```
+ *
  * @since 0.1.0
  * @category writing
  */
@@ -170,6 +183,15 @@ export const write: {
 /**
  * Writes a line; see {@link Writer.writeLine}.
  *
+ * @example
+ * ```ts
+ * import { Tcp, WhereToConnect, Writer } from "effect-tcp"
+ *
+ * // A Redis inline command (the line ends with LF)
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 6379), (connection) =>
+ *   Writer.writeLine(connection.writer, "PING"))
+ * ```
+ *
  * @since 0.1.0
  * @category writing
  */
@@ -181,6 +203,20 @@ export const writeLine: {
 /**
  * Waits until everything written has been handed to the OS; see {@link Writer.flushed}.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Tcp, WhereToConnect, Writer } from "effect-tcp"
+ *
+ * // Log only once the OS has the request
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Effect.gen(function*() {
+ *     yield* Writer.writeLine(connection.writer, "SHUTDOWN")
+ *     yield* Writer.flushed(connection.writer)
+ *     yield* Effect.log("request sent")
+ *   }))
+ * ```
+ *
  * @since 0.1.0
  * @category writing
  */
@@ -190,6 +226,20 @@ export const flushed = (writer: Writer): Effect.Effect<void, WriteError | Invali
 /**
  * Flushes and half-closes; see {@link Writer.close}. Fails only with `InvalidArgument`, when
  * `writer` is not a `Writer`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Reader, Tcp, WhereToConnect, Writer } from "effect-tcp"
+ *
+ * // Send a request, half-close (the server sees end of stream), then read the whole answer
+ * const program = Tcp.withConnection(WhereToConnect.hostAndPort("localhost", 7000), (connection) =>
+ *   Effect.gen(function*() {
+ *     yield* Writer.write(connection.writer, "query\n")
+ *     yield* Writer.close(connection.writer)
+ *     return yield* Reader.readAll(connection.reader)
+ *   }))
+ * ```
  *
  * @since 0.1.0
  * @category lifecycle
