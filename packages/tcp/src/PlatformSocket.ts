@@ -65,6 +65,11 @@ import type { WhereToConnect } from "./WhereToConnect.js"
  * One `run` at a time: a second concurrent run fails with `SocketGenericError` `"Read"` (the
  * reader's `"ReaderInUse"`). After the stream has ended, a new `run` ends at once.
  *
+ * A JavaScript caller's wrong argument is a `SocketGenericError` whose `cause` is the
+ * `InvalidArgument`: `"Open"` from `run` and from writes when `connection` is not a
+ * `Connection`; `"Read"` from `run` when its handler is not a function (nothing is read);
+ * `"Write"` for a chunk that is neither bytes, a string nor a `CloseEvent` (nothing is written).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

@@ -75,7 +75,8 @@ export const isTransient: (
  * the `ConnectError`), and returns the connection, owned by the current scope.
  *
  * Fails with the last `ConnectError` when the schedule is done, and at once (without consulting
- * the schedule) on a failure that is not transient or on `InvalidArgument`. Each attempt gets
+ * the schedule) on a failure that is not transient or on `InvalidArgument` (a bad `where`,
+ * `schedule` that is not a `Schedule`, or bad option, checked before the first attempt). Each attempt gets
  * the whole `options.timeout`. Interrupting it (while connecting or while waiting between
  * attempts) stops it and leaves no socket open.
  *

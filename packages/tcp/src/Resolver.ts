@@ -23,7 +23,10 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as dns from "node:dns"
+import * as net from "node:net"
 import { resolveReason } from "./internal/errno.js"
+import { checkHost, invalidArgument, show, validate } from "./internal/validate.js"
+import type { InvalidArgument } from "./TcpError.js"
 
 /**
  * One address a name resolved to.
@@ -59,12 +62,24 @@ export interface Service {
   /**
    * Every address `host` resolves to (restricted to one family when given), in the order the
    * resolver prefers. Interrupting it stops the wait, not necessarily the lookup.
+   *
+   * Fails with: `ResolveError`; `InvalidArgument` (the resolvers of this module) for a `host`
+   * that is not a non-empty string without NUL, or a `family` other than 4, 6 or `undefined`.
    */
   readonly lookup: (
     host: string,
     family: 4 | 6 | undefined
-  ) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError>
+  ) => Effect.Effect<ReadonlyArray<ResolvedAddress>, ResolveError | InvalidArgument>
 }
+
+/** The arguments of a lookup, checked: JavaScript callers may pass anything. */
+const checkLookup = (host: unknown, family: unknown): Effect.Effect<void, InvalidArgument> =>
+  validate(() => {
+    checkHost("host", host)
+    if (family !== undefined && family !== 4 && family !== 6) {
+      invalidArgument("family", `expected 4, 6 or undefined, got ${show(family)}`)
+    }
+  })
 
 /**
  * The system resolver: `dns.lookup` with `all: true`, in the order the system returns.
@@ -87,15 +102,18 @@ export interface Service {
  */
 export const system: Service = {
   lookup: (host, family) =>
-    Effect.async<ReadonlyArray<ResolvedAddress>, ResolveError>((resume) => {
-      dns.lookup(host, { all: true, family: family ?? 0 }, (error, addresses) => {
-        if (error) {
-          resume(Effect.fail(new ResolveError({ host, reason: resolveReason(error), cause: error })))
-        } else {
-          resume(Effect.succeed(addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))))
-        }
+    Effect.zipRight(
+      checkLookup(host, family),
+      Effect.async<ReadonlyArray<ResolvedAddress>, ResolveError>((resume) => {
+        dns.lookup(host, { all: true, family: family ?? 0 }, (error, addresses) => {
+          if (error) {
+            resume(Effect.fail(new ResolveError({ host, reason: resolveReason(error), cause: error })))
+          } else {
+            resume(Effect.succeed(addresses.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }))))
+          }
+        })
       })
-    })
+    )
 }
 
 /**
@@ -136,6 +154,9 @@ export const layerSystem: Layer.Layer<Resolver> = Layer.succeed(Resolver, system
  * A resolver from a fixed table of names to IP literals; any other name is `HostNotFound`.
  * For tests and for pinning names without touching `/etc/hosts`.
  *
+ * Fails with: `InvalidArgument` when building, for a `table` that is not an object of arrays of
+ * IP literals (the table is copied then: later changes to it are not seen).
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"
@@ -150,18 +171,44 @@ export const layerSystem: Layer.Layer<Resolver> = Layer.succeed(Resolver, system
  * @since 0.1.0
  * @category layers
  */
-export const layerStatic = (table: Readonly<Record<string, ReadonlyArray<string>>>): Layer.Layer<Resolver> =>
-  Layer.succeed(Resolver, {
-    lookup: (host, family) =>
-      Effect.suspend(() => {
-        const entries = (Object.hasOwn(table, host) ? table[host]! : [])
-          .map((address): ResolvedAddress => ({ address, family: address.includes(":") ? 6 : 4 }))
-          .filter((a) => family === undefined || a.family === family)
-        return entries.length === 0
-          ? Effect.fail(new ResolveError({ host, reason: "HostNotFound", cause: `${host} is not in the table` }))
-          : Effect.succeed(entries)
+export const layerStatic = (
+  table: Readonly<Record<string, ReadonlyArray<string>>>
+): Layer.Layer<Resolver, InvalidArgument> =>
+  Layer.effect(
+    Resolver,
+    Effect.map(validate(() => staticTable(table)), (entries): Service => ({
+      lookup: (host, family) =>
+        Effect.zipRight(
+          checkLookup(host, family),
+          Effect.suspend(() => {
+            const found = (entries.get(host) ?? []).filter((a) => family === undefined || a.family === family)
+            return found.length === 0
+              ? Effect.fail(new ResolveError({ host, reason: "HostNotFound", cause: `${host} is not in the table` }))
+              : Effect.succeed(found)
+          })
+        )
+    }))
+  )
+
+const staticTable = (table: unknown): ReadonlyMap<string, ReadonlyArray<ResolvedAddress>> => {
+  if (typeof table !== "object" || table === null || Array.isArray(table)) {
+    invalidArgument("table", `expected an object of host names to IP addresses, got ${show(table)}`)
+  }
+  const entries = new Map<string, ReadonlyArray<ResolvedAddress>>()
+  for (const [host, addresses] of Object.entries(table as Record<string, unknown>)) {
+    const at = `table[${JSON.stringify(host.length > 40 ? host.slice(0, 40) + "…" : host)}]`
+    if (!Array.isArray(addresses)) invalidArgument(at, `expected an array of IP addresses, got ${show(addresses)}`)
+    entries.set(
+      host,
+      (addresses as ReadonlyArray<unknown>).map((address): ResolvedAddress => {
+        const family = typeof address === "string" ? net.isIP(address) : 0
+        if (family === 0) invalidArgument(at, `expected IP addresses, got ${show(address)}`)
+        return { address: address as string, family: family === 6 ? 6 : 4 }
       })
-  })
+    )
+  }
+  return entries
+}
 
 /**
  * Orders addresses for connecting, IPv6 and IPv4 interleaved starting with the family of the

@@ -85,7 +85,7 @@ export type TypeId = typeof TypeId
  * @category models
  */
 export interface ServerClusterOptions<A extends Address = Address, E = unknown> extends ServerOptions<A, E> {
-  /** Worker processes. Defaults to `os.availableParallelism()`. */
+  /** Worker processes, at most 1,024. Defaults to `os.availableParallelism()`. */
   readonly workers?: number | undefined
   /**
    * Replacing workers that die: at most `limit` replacements (default 5) in any `window`
@@ -183,7 +183,8 @@ export class ServerClusterTag extends Context.Tag("effect-tcp/ServerCluster")<Se
  * every one listens; in a worker, starts the server. Shuts down gracefully when the scope
  * closes (see the module's docs).
  *
- * Fails with: `InvalidArgument` (a bad option, found in the primary or by the first worker),
+ * Fails with: `InvalidArgument` (a bad `where`, `handler` or option, found in the primary before
+ * any worker is forked),
  * `ListenError` (the first worker could not listen: address in use, permission denied, …),
  * `ServerClusterError` (`TcpError.ServerClusterError`: a worker exited or did not listen in time); every worker forked so far
  * is ended first.

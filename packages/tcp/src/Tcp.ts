@@ -72,6 +72,9 @@ export interface ConnectOptions extends ReaderOptions, WriterOptions, SocketOpti
  * Connects to `where` and returns the connection with its reader and writer, owned by the
  * current scope.
  *
+ * Fails with: `ConnectError`; `InvalidArgument` for a bad `where` or option (an `options` that is
+ * not an object included), before any socket is opened.
+ *
  * @example
  * ```ts
  * import { Effect } from "effect"

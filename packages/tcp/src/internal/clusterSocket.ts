@@ -33,6 +33,7 @@ import * as defaults from "./defaults.js"
 import { makeLazy } from "./platformSocket.js"
 import * as platformSocketServer from "./platformSocketServer.js"
 import { checkConnect } from "./tcp.js"
+import { checkBoolean, checkOptions, checkSize, invalidArgument, show, validate } from "./validate.js"
 
 /** @internal */
 export const layerClientProtocol = (
@@ -41,6 +42,7 @@ export const layerClientProtocol = (
   Layer.effect(
     Runners.RpcClientProtocol,
     Effect.gen(function*() {
+      yield* validate(() => checkOptions("options", connectOptions))
       const connect: Tcp.ConnectOptions = { timeout: defaults.runnerConnectTimeout, ...connectOptions }
       // The options are the same for every runner: bad ones fail the Layer, not each message.
       yield* checkConnect(WhereToConnect.hostAndPort("localhost", 1), connect)
@@ -66,6 +68,16 @@ const whereOf = (host: string, port: number): WhereToListen.WhereToListen =>
     ? WhereToListen.bindTo(BindToAddress.Localhost, BindToPort.OnPort(port))
     : WhereToListen.onPort(port)
 
+/** `ListenOptions`, checked as far as the server does not check them itself. */
+const checkListen = (argument: string, options: unknown): void => {
+  checkOptions(argument, options)
+  const { server, where } = (options ?? {}) as ClusterSocket.ListenOptions
+  if (where !== undefined && (typeof where !== "object" || where === null || where._tag !== "Inet")) {
+    invalidArgument(`${argument}.where`, `expected a WhereToListen.Inet, got ${show(where)}`)
+  }
+  checkOptions(`${argument}.server`, server)
+}
+
 /** @internal */
 export const layerSocketServer = (
   listenOptions?: ClusterSocket.ListenOptions
@@ -73,6 +85,7 @@ export const layerSocketServer = (
   Layer.scoped(
     SocketServer.SocketServer,
     Effect.gen(function*() {
+      yield* validate(() => checkListen("options", listenOptions))
       const config = yield* ShardingConfig.ShardingConfig
       const where = listenOptions?.where ??
         Option.match(Option.orElse(config.runnerListenAddress, () => config.runnerAddress), {
@@ -93,9 +106,34 @@ export const layerSocketServer = (
     })
   )
 
+/** The options of `layer` that no part of it checks by itself. */
+const checkLayer = (opts: ClusterSocket.LayerOptions<boolean, "local" | "sql" | "byo"> | undefined): void => {
+  checkOptions("options", opts)
+  const o = opts ?? {}
+  if (o.serialization !== undefined && o.serialization !== "msgpack" && o.serialization !== "ndjson") {
+    invalidArgument("serialization", `expected "msgpack" or "ndjson", got ${show(o.serialization)}`)
+  }
+  if (o.serializationMaxBufferSize !== "unbounded") {
+    checkSize("serializationMaxBufferSize", o.serializationMaxBufferSize, 1)
+  }
+  checkBoolean("clientOnly", o.clientOnly, false)
+  if (o.storage !== undefined && o.storage !== "local" && o.storage !== "sql" && o.storage !== "byo") {
+    invalidArgument("storage", `expected "local", "sql" or "byo", got ${show(o.storage)}`)
+  }
+  checkOptions("shardingConfig", o.shardingConfig)
+  checkListen("listen", o.listen)
+  checkOptions("connect", o.connect)
+}
+
 /** @internal */
 export const layer = (
   opts?: ClusterSocket.LayerOptions<boolean, "local" | "sql" | "byo">
+): Layer.Layer<any, any, any> =>
+  // Checked when the Layer is built: a wrong option fails it with InvalidArgument.
+  Layer.unwrapEffect(Effect.as(validate(() => checkLayer(opts)), Layer.suspend(() => build(opts))))
+
+const build = (
+  opts: ClusterSocket.LayerOptions<boolean, "local" | "sql" | "byo"> | undefined
 ): Layer.Layer<any, any, any> => {
   const clientProtocol = layerClientProtocol(opts?.connect)
   const transport: Layer.Layer<any, any, any> = opts?.clientOnly

@@ -35,6 +35,8 @@ export const shutdownGracePeriod = Duration.seconds(10)
 
 /** A server on `node:cluster` workers (`ServerClusterOptions`); its grace period is `shutdownGracePeriod`. */
 export const clusterRestartLimit = 5
+/** More workers than this is a mistake (a computed count), not a machine: refused before any fork. */
+export const clusterMaxWorkers = 1024
 export const clusterRestartWindow = Duration.minutes(1)
 export const clusterStartTimeout = Duration.seconds(30)
 /** After a worker said it stopped (or the grace period and this more passed): SIGTERM, then SIGKILL after this. */

@@ -19,9 +19,11 @@ import type { Connection } from "../Connection.js"
 import * as Reader from "../Reader.js"
 import * as Resolver from "../Resolver.js"
 import type * as Tcp from "../Tcp.js"
-import type { ConnectError, InvalidArgument, ReadError, WriteError } from "../TcpError.js"
+import { type ConnectError, InvalidArgument, type ReadError, type WriteError } from "../TcpError.js"
 import type { WhereToConnect } from "../WhereToConnect.js"
+import * as Writer from "../Writer.js"
 import * as internalTcp from "./tcp.js"
+import { show } from "./validate.js"
 
 /** Options of `Socket.run` / `runRaw`. */
 interface RunOptions {
@@ -45,6 +47,26 @@ const readFailure = (error: ReadError | InvalidArgument): Socket.SocketError =>
 const writeFailure = (error: WriteError | InvalidArgument): Socket.SocketError =>
   new Socket.SocketGenericError({ reason: "Write", cause: error })
 
+/** A JavaScript caller's wrong argument, as the `SocketError` that `Socket.Socket` speaks. */
+const invalid = (reason: "Open" | "Read", argument: string, message: string): Socket.SocketError =>
+  new Socket.SocketGenericError({
+    reason,
+    cause: new InvalidArgument({ argument, message: `${argument}: ${message}` })
+  })
+
+/** The problem with `run`'s arguments, if any. */
+const checkRun = (handler: unknown, options: unknown): Socket.SocketError | undefined => {
+  if (typeof handler !== "function") return invalid("Read", "handler", `expected a function, got ${show(handler)}`)
+  if (options === undefined) return undefined
+  if (typeof options !== "object" || options === null) {
+    return invalid("Read", "options", `expected an options object, got ${show(options)}`)
+  }
+  const onOpen: unknown = (options as RunOptions).onOpen
+  return onOpen === undefined || Effect.isEffect(onOpen)
+    ? undefined
+    : invalid("Read", "options.onOpen", `expected an Effect, got ${show(onOpen)}`)
+}
+
 /**
  * Reads `connection` until the end of stream, calling `handler` with each chunk (a copy: the
  * handler may keep it) inside the reader's own read, so a chunk is consumed exactly when it is
@@ -56,8 +78,10 @@ const runOn = <_, E, R>(
   sessions: Sessions,
   handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
   options: RunOptions | undefined
-): Effect.Effect<void, Socket.SocketError | E, R> =>
-  Effect.scopedWith((scope) =>
+): Effect.Effect<void, Socket.SocketError | E, R> => {
+  const wrong = checkRun(handler, options)
+  if (wrong !== undefined) return Effect.fail(wrong)
+  return Effect.scopedWith((scope) =>
     Effect.gen(function*() {
       const fiberSet = yield* Scope.extend(FiberSet.make<unknown, E | Socket.SocketError>(), scope)
       const runFork = yield* FiberSet.runtime(fiberSet)<R>()
@@ -88,6 +112,7 @@ const runOn = <_, E, R>(
       return yield* FiberSet.join(fiberSet)
     })
   ).pipe(Effect.interruptible)
+}
 
 /** The write function of a connection: bytes, strings, or a `CloseEvent` that ends it. */
 const writeTo = (connection: Connection<Address>, sessions: Sessions) =>
@@ -107,6 +132,15 @@ const writeTo = (connection: Connection<Address>, sessions: Sessions) =>
 
 /** @internal */
 export const fromConnection = <A extends Address>(connection: Connection<A>): Socket.Socket => {
+  if (!isConnection(connection)) {
+    const failure = Effect.fail(invalid("Open", "connection", `expected a Connection, got ${show(connection)}`))
+    return Socket.Socket.of({
+      [Socket.TypeId]: Socket.TypeId,
+      run: () => failure,
+      runRaw: () => failure,
+      writer: Effect.succeed(() => failure)
+    })
+  }
   const sessions: Sessions = new Set()
   const run = <_, E = never, R = never>(
     handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
@@ -120,6 +154,10 @@ export const fromConnection = <A extends Address>(connection: Connection<A>): So
     writer: Effect.acquireRelease(Effect.succeed(write), () => connection.writer.close)
   })
 }
+
+const isConnection = (value: unknown): value is Connection<Address> =>
+  typeof value === "object" && value !== null && Reader.isReader((value as Connection<Address>).reader) &&
+  Writer.isWriter((value as Connection<Address>).writer)
 
 /** A connection that a re-dialing socket holds, with the scope that owns it. */
 interface Live {
@@ -192,8 +230,11 @@ const makeWith = <A extends Address>(
     const run = <_, E = never, R = never>(
       handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
       runOptions?: RunOptions
-    ): Effect.Effect<void, Socket.SocketError | E, R> =>
-      Effect.uninterruptibleMask((restore) =>
+    ): Effect.Effect<void, Socket.SocketError | E, R> => {
+      // Checked before a connection is taken: a wrong argument releases none.
+      const wrong = checkRun(handler, runOptions)
+      if (wrong !== undefined) return Effect.fail(wrong)
+      return Effect.uninterruptibleMask((restore) =>
         Effect.flatMap(
           Effect.suspend(() =>
             current !== undefined
@@ -206,6 +247,7 @@ const makeWith = <A extends Address>(
             )
         )
       )
+    }
 
     /** A connection found dead by a write: later writes wait for the next one. */
     const retire = (live: Live): void => {

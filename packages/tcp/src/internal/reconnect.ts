@@ -25,6 +25,7 @@ import * as WhereToConnectModule from "../WhereToConnect.js"
 import * as metrics from "./metrics.js"
 import * as internalTcp from "./tcp.js"
 import { spanEvent } from "./tracing.js"
+import { checkBoolean, invalidArgument, show, validate } from "./validate.js"
 
 /** `Reconnect.Reconnecting`, the tag. */
 export const Reconnecting = Context.GenericTag<Reconnect.Reconnecting<Address>>("effect-tcp/Reconnect/Reconnecting")
@@ -46,6 +47,24 @@ export const isTransient = (
   }
 }
 
+/** Checks the arguments of `connectWithRetry` and `make` once, before any dial. */
+const checkRetry = (
+  where: WhereToConnect<Address>,
+  schedule: unknown,
+  options: Reconnect.RetryOptions | undefined
+): Effect.Effect<void, InvalidArgument> =>
+  Effect.zipRight(
+    validate(() => {
+      if (!Schedule.isSchedule(schedule)) invalidArgument("schedule", `expected a Schedule, got ${show(schedule)}`)
+      checkBoolean("retryHostNotFound", options?.retryHostNotFound, false)
+      const isTransient: unknown = options?.isTransient
+      if (isTransient !== undefined && typeof isTransient !== "function") {
+        invalidArgument("isTransient", `expected a function, got ${show(isTransient)}`)
+      }
+    }),
+    internalTcp.checkConnect(where, options)
+  )
+
 /** @internal */
 export const connectWithRetry = <A extends Address, Out, R>(
   where: WhereToConnect<A>,
@@ -53,6 +72,7 @@ export const connectWithRetry = <A extends Address, Out, R>(
   options?: Reconnect.RetryOptions
 ): Effect.Effect<Connection<A>, ConnectError | InvalidArgument, Scope.Scope | R> =>
   Effect.gen(function*() {
+    yield* checkRetry(where, schedule, options)
     const driver = yield* Schedule.driver(schedule)
     const transient = options?.isTransient ?? ((error: ConnectError) => isTransient(error, options))
     for (let attempt = 1;; attempt++) {
@@ -114,6 +134,7 @@ export const make = <A extends Address, Out, R>(
   options?: Reconnect.RetryOptions
 ): Effect.Effect<Reconnect.Reconnecting<A>, ConnectError | InvalidArgument, Scope.Scope | R> =>
   Effect.gen(function*() {
+    yield* checkRetry(where, schedule, options)
     const parent = yield* Effect.scope
     const state = yield* SubscriptionRef.make<Reconnect.State<A>>({ _tag: "Connecting", generation: 0 })
     const released = yield* Deferred.make<void>()

@@ -30,6 +30,7 @@ import * as WhereToListen from "../WhereToListen.js"
 import * as defaults from "./defaults.js"
 import * as metrics from "./metrics.js"
 import * as internalServer from "./server.js"
+import { serverConfig } from "./serverConfig.js"
 import { removeIfStale } from "./serverListen.js"
 import * as validation from "./validate.js"
 
@@ -76,13 +77,18 @@ interface Config {
 }
 
 const config = (opts: ServerCluster.ServerClusterOptions<Address, unknown> | undefined): Config => {
+  validation.checkOptions("options", opts)
   const restart = opts?.restart
   if (restart !== undefined && (typeof restart !== "object" || restart === null)) {
     validation.invalidArgument("restart", "expected { limit?, window? }")
   }
   const window = validation.checkDuration("restart.window", restart?.window, defaults.clusterRestartWindow)
+  const workers = validation.checkSize("workers", opts?.workers, os.availableParallelism())
+  if (workers > defaults.clusterMaxWorkers) {
+    validation.invalidArgument("workers", `expected at most ${defaults.clusterMaxWorkers}, got ${workers}`)
+  }
   return {
-    workers: validation.checkSize("workers", opts?.workers, os.availableParallelism()),
+    workers,
     restartLimit: restart?.limit === undefined
       ? defaults.clusterRestartLimit
       : validation.checkCount("restart.limit", restart.limit, 0),
@@ -492,12 +498,17 @@ export const make = <W extends WhereToListen.WhereToListen, E, R>(
       cluster.isWorker
         ? worker(where, handler, opts)
         : Effect.flatMap(
-          validation.validate(() =>
-            [
+          // Everything a worker would check, checked here before any worker is forked.
+          validation.validate(() => {
+            if (typeof handler !== "function") {
+              validation.invalidArgument("handler", `expected a function, got ${validation.show(handler)}`)
+            }
+            serverConfig(where, serverOptions(opts as ServerCluster.ServerClusterOptions<Address, E> | undefined))
+            return [
               WhereToListen.format(where),
               where._tag === "Unix" ? validation.checkUnixPath("path", where.path) : undefined
             ] as const
-          ),
+          }),
           ([target, unixPath]) => primary(target, unixPath, cfg)
         )
   )

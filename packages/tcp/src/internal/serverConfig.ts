@@ -22,6 +22,7 @@ import {
   checkBoolean,
   checkCount,
   checkDuration,
+  checkOptions,
   checkPort,
   checkSize,
   checkUnixPath,
@@ -197,6 +198,7 @@ export const serverConfig = <E>(
   where: WhereToListen.WhereToListen,
   options: Server.ServerOptions<Address.Address, E> | undefined
 ): ServerConfig<E> => {
+  checkOptions("options", options)
   const plan = listenPlan(where)
   const backlog = checkCount("backlog", options?.backlog, defaults.backlog)
   const limits = admissionLimits(

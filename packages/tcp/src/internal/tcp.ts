@@ -44,6 +44,7 @@ import { recordsSpansIn, spanEvent } from "./tracing.js"
 import {
   checkDuration,
   checkHost,
+  checkOptions,
   checkPort,
   checkUnixPath,
   invalidArgument,
@@ -148,6 +149,7 @@ const local = (target: WhereToConnect.HostAndPort | WhereToConnect.InetAddress) 
 }
 
 const connectConfig = (where: WhereToConnect.Target, opts: Tcp.ConnectOptions | undefined): ConnectConfig => {
+  checkOptions("options", opts)
   const family = opts?.family
   if (family !== undefined && family !== 4 && family !== 6) {
     invalidArgument("family", `expected 4 or 6, got ${show(family)}`)
@@ -288,10 +290,13 @@ const resolve = (
         ? Effect.fail(new Resolver.ResolveError({ host: inet.host, reason: "HostNotFound", cause: "no addresses" }))
         : Effect.succeed(Resolver.interleaveFamilies(addresses))
     ),
-    Effect.catchTag(
-      "ResolveError",
-      (error) => Effect.fail(new ConnectError({ reason: error.reason, target, attempts: [], cause: error.cause }))
-    ),
+    Effect.catchTags({
+      ResolveError: (error) =>
+        Effect.fail(new ConnectError({ reason: error.reason, target, attempts: [], cause: error.cause })),
+      // The host was checked already: a resolver refusing it is the resolver's own rule.
+      InvalidArgument: (error) =>
+        Effect.fail(new ConnectError({ reason: "Unknown", target, attempts: [], cause: error }))
+    }),
     Effect.timeoutFail({
       duration: cfg.resolveTimeout,
       onTimeout: () =>
@@ -591,4 +596,5 @@ export const checkConnect = (
     connectConfig(where, opts)
     readerConfig(opts)
     writerConfig(opts)
+    if (opts?.tls !== undefined) tlsInternal.clientConfig(opts.tls)
   })

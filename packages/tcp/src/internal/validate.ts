@@ -126,6 +126,13 @@ export const checkDuration = (argument: string, input: unknown, fallback: Durati
   return millis
 }
 
+/** An options bag: `undefined` or an object (a number or a string is a caller's mistake, not "no options"). */
+export const checkOptions = (argument: string, options: unknown): void => {
+  if (options !== undefined && (typeof options !== "object" || options === null || Array.isArray(options))) {
+    invalidArgument(argument, `expected an options object, got ${show(options)}`)
+  }
+}
+
 export const checkBoolean = (argument: string, value: unknown, fallback: boolean): boolean => {
   if (value === undefined) return fallback
   if (typeof value !== "boolean") invalidArgument(argument, `expected a boolean, got ${show(value)}`)
