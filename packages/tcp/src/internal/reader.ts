@@ -106,6 +106,9 @@ export class HandOffScheduler implements Scheduler.Scheduler {
   }
 }
 
+/** A read's `readTimeout` expired (shared: no closure per reader). */
+const readTimedOut = (reader: ReaderImpl): void => reader.timedOutNow()
+
 /** Options of the reader that have been validated already. */
 export interface ReaderConfig {
   readonly bufferSize: number
@@ -258,7 +261,7 @@ export class ReaderImpl implements Reader.Reader {
    * The retry runs in the reading fiber (the waiter resumes it with the attempt, not with its
    * result), so a read interrupted while waiting consumes nothing: an interrupted fiber never
    * runs the effect it is resumed with. When the buffer answers at once, this is one
-   * `Effect.suspend` and no fiber, promise or frame.
+   * `Effect.withFiberRuntime` and no fiber, promise or frame.
    *
    * A wait adds no frame to the fiber either (no canceller, mask or handler per wait): the
    * effects that wait are built once per reader. A read that was interrupted while waiting
@@ -266,32 +269,33 @@ export class ReaderImpl implements Reader.Reader {
    * (see `abandoned`) and frees the reader before it starts.
    */
   private run<A, E = ReadError>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
-    return Effect.suspend(() => this.start(attempt))
+    return Effect.withFiberRuntime((fiber, status) => this.start(attempt, fiber, status.runtimeFlags))
   }
 
-  private start<A, E>(attempt: () => Attempt<A, E>): Effect.Effect<A, E | ReadError> {
-    if (this.busy) return Effect.withFiberRuntime((fiber) => this.startAfterBusy(fiber, attempt))
+  private start<A, E>(
+    attempt: () => Attempt<A, E>,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+    runtimeFlags: RuntimeFlags.RuntimeFlags
+  ): Effect.Effect<A, E | ReadError> {
+    if (this.busy) {
+      if (!this.abandoned(fiber)) return Exit.fail(readerInUse)
+      this.free()
+    }
     this.attempted = this.arrivals
     const first = attempt()
     if (first !== NeedMore) return first
     this.busy = true
     this.pending = attempt
+    // The waiting fiber, for `abandoned`.
+    this.waitingFiber = fiber
+    this.waitsInterruptibly = RuntimeFlags.interruptible(runtimeFlags)
     const timeout = this.config.readTimeout
-    if (timeout !== undefined) this.timer = setTimeout(this.onTimeout, timeout)
-    return this.firstWait
-  }
-
-  private startAfterBusy<A, E>(
-    fiber: Fiber.RuntimeFiber<unknown, unknown>,
-    attempt: () => Attempt<A, E>
-  ): Effect.Effect<A, E | ReadError> {
-    if (!this.abandoned(fiber)) return Exit.fail(readerInUse)
-    this.free()
-    return this.start(attempt)
+    if (timeout !== undefined) this.timer = setTimeout(readTimedOut, timeout, this)
+    return this.wait
   }
 
   /** `readTimeout` expired while a read waited: the read fails at its next attempt, unless it can answer. */
-  private readonly onTimeout = (): void => {
+  timedOutNow(): void {
     this.timer = undefined
     this.timedOut = true
     this.arrivals++
@@ -362,13 +366,6 @@ export class ReaderImpl implements Reader.Reader {
       this.paused = false
       this.source.resume()
     }
-  })
-
-  /** The first wait of a read: records the waiting fiber (see `abandoned`), then waits. */
-  private readonly firstWait: Effect.Effect<any, any> = Effect.withFiberRuntime((fiber, status) => {
-    this.waitingFiber = fiber
-    this.waitsInterruptibly = RuntimeFlags.interruptible(status.runtimeFlags)
-    return this.wait
   })
 
   /** What a read answers when the buffer is exhausted and no more input will come. */
