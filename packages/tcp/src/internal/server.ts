@@ -99,6 +99,13 @@ export const isPeerViolationOnly = <E>(cause: Cause.Cause<E>): boolean => {
     Chunk.every(failures, (e) => isClientLeaving(e) || isPeerViolation(e))
 }
 
+/** What the fiber of a connection without a span serves (in its context). */
+class ServedConnection {
+  constructor(readonly attached: Attached<Address.Address>, readonly scope: Scope.CloseableScope) {}
+}
+
+const Served = Context.GenericTag<ServedConnection>("effect-tcp/internal/Served")
+
 /** @internal */
 export class ServerImpl<A extends Address.Address, L extends number | string, E, R> implements Server.Server<A, L, E> {
   readonly [TypeId]: Server.TypeId = TypeId
@@ -259,45 +266,52 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     // that makes the scope lazily breaks handlers that fork into it.
     const scope = Effect.runSync(Scope.make())
     const runtime = this.runtime
+    // One context made for the connection (the runtime's, its scope, what `untraced` serves);
+    // the program is the server's, shared by every connection.
+    const context = new Map(runtime.context.unsafeMap)
+    context.set(Scope.Scope.key, scope)
+    context.set(Served.key, new ServedConnection(attached as Attached<Address.Address>, scope))
     const fiber = Runtime.runFork(
       Runtime.make({
-        context: Context.add(runtime.context, Scope.Scope, scope),
+        context: Context.unsafeMake(context) as Context.Context<Exclude<R, Scope.Scope>>,
         fiberRefs: runtime.fiberRefs,
         runtimeFlags: runtime.runtimeFlags
       })
-    )(
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(
-          Effect.exit(restore(Effect.suspend(() => this.handler(attached)) as Effect.Effect<void, E>)),
-          (exit) => this.finishUntraced(attached, scope, exit, restore)
-        )
-      )
-    )
+    )(this.untraced)
     FiberSet.unsafeAdd(this.fibers, fiber)
     return fiber
   }
 
-  private finishUntraced(
-    attached: Attached<A>,
-    scope: Scope.CloseableScope,
-    exit: Exit.Exit<void, E>,
-    restore: <X, EX, RX>(effect: Effect.Effect<X, EX, RX>) => Effect.Effect<X, EX, RX>
-  ): Effect.Effect<void> {
+  /**
+   * A connection without a span, as the program of its fiber (built once per server: the
+   * connection is read from the fiber's context): the handler, interruptible; then,
+   * uninterruptibly, the scope is closed, the writer closed (flushing), the reader, the socket
+   * closed, and the verdict reported; the same order as `serve`.
+   */
+  private readonly untraced: Effect.Effect<void, never, any> = Effect.uninterruptible(
+    Effect.flatMap(
+      Effect.exit(Effect.interruptible(Effect.flatMap(Served, (served) => this.handler(served.attached as never)))),
+      (exit) => Effect.flatMap(Served, (served) => this.finishUntraced(served, exit as Exit.Exit<void, E>))
+    )
+  )
+
+  private finishUntraced(served: ServedConnection, exit: Exit.Exit<void, E>): Effect.Effect<void> {
+    const attached = served.attached
     // The client's address, for the report, while the socket can still tell it.
     if (exit._tag === "Failure") void attached.socket.remoteAddress
     const released = (result: Exit.Exit<void, E>) =>
       Effect.async<void>((resume) =>
         releaseThen(
-          attached as Attached<Address.Address>,
+          attached,
           () =>
             resume(
               result._tag === "Success"
                 ? Effect.void
-                : restore(this.report(attached.socket.remoteAddress, result.cause))
+                : Effect.interruptible(this.report(attached.socket.remoteAddress as A, result.cause))
             )
         )
       )
-    return Effect.flatMap(Effect.exit(Scope.close(scope, exit)), (closed) =>
+    return Effect.flatMap(Effect.exit(Scope.close(served.scope, exit)), (closed) =>
       released(
         closed._tag === "Success"
           ? exit
