@@ -10,6 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import * as Address from "../src/Address.js"
@@ -580,6 +581,36 @@ describe("Server", () => {
           }))
         assert.deepStrictEqual(yield* ask(server.listeningOn, "forked"), Option.some("forked"))
         yield* Deferred.await(interrupted).pipe(Effect.timeout("5 seconds"))
+      }))
+
+    it.scopedLive("a read resumed by the socket's data can still be interrupted without losing a byte", () =>
+      Effect.gen(function*() {
+        // The connection fibers' reads are resumed from the socket's callback (HandOffScheduler):
+        // the first read sees four of its eight bytes arrive, waits again, and times out.
+        const server = yield* Server.make(localhost, (conn) =>
+          Effect.gen(function*() {
+            const first = yield* Effect.option(Effect.timeout(conn.reader.readExactly(8), "300 millis"))
+            yield* conn.writer.writeLine(Option.isNone(first) ? "timed out" : "read")
+            const all = yield* conn.reader.readExactly(8)
+            yield* conn.writer.writeLine(Buffer.from(all).toString())
+          }))
+        const lines = yield* Tcp.withConnection(target(server.listeningOn), (conn) =>
+          Effect.gen(function*() {
+            yield* conn.writer.write("abcd")
+            const first = yield* conn.reader.readLine
+            yield* conn.writer.write("efgh")
+            return [first, yield* conn.reader.readLine]
+          }))
+        assert.deepStrictEqual(lines, [Option.some("timed out"), Option.some("abcdefgh")])
+      }))
+
+    it.scopedLive("a handler that runs its reads on a scheduler of its own is served alike", () =>
+      Effect.gen(function*() {
+        const server = yield* Server.make(
+          localhost,
+          (conn) => Effect.withScheduler(echo(conn), Scheduler.timer(1))
+        )
+        assert.deepStrictEqual(yield* ask(server.listeningOn, "own scheduler"), Option.some("own scheduler"))
       }))
 
     it.scopedLive("each handler runs under its own scope, released before numConnections drops", () =>
