@@ -98,7 +98,18 @@ const serverCpuS = (r: RunRecord): number | undefined =>
     : r.serverProc.cpuS + (r.workerProcs ?? []).reduce((sum, w) => sum + w.cpuS, 0)
 
 /** With `--workers`: where the server's CPU went, and how the connections were spread. */
-const workerRows = (scenario: Scenario): ReadonlyArray<MetricDef> => [
+const workerRows = (scenario: Scenario, cpus: number): ReadonlyArray<MetricDef> => [
+  {
+    // No schedule on `cpus` cores can finish sooner: the busiest process's CPU, or all of it spread evenly.
+    label: `CPU floor ms on ${cpus} cores: max(client, primary, each worker, all ÷ ${cpus})`,
+    better: "lower",
+    get: (r) => {
+      const server = serverCpuS(r)
+      if (r.clientProc === undefined || server === undefined || r.serverProc === undefined) return undefined
+      const busiest = Math.max(r.clientProc.cpuS, r.serverProc.cpuS, ...(r.workerProcs ?? []).map((w) => w.cpuS))
+      return 1000 * Math.max(busiest, (r.clientProc.cpuS + server) / cpus)
+    }
+  },
   { label: "server CPU s: primary", better: "lower", get: (r) => r.serverProc?.cpuS },
   { label: "server CPU s: each worker", better: "lower", get: () => undefined, perWorker: (w) => w.cpuS },
   {
@@ -110,7 +121,7 @@ const workerRows = (scenario: Scenario): ReadonlyArray<MetricDef> => [
   { label: "connections served: each worker", better: "higher", get: () => undefined, perWorker: (w) => w.connections }
 ]
 
-const resources = (scenario: Scenario, workers: boolean): ReadonlyArray<MetricDef> => [
+const resources = (scenario: Scenario, workers: { readonly cpus: number } | undefined): ReadonlyArray<MetricDef> => [
   ...(scenario === "backpressure" ? [] : [
     { label: `client CPU ${unitOf[scenario]}`, better: "lower" as const, get: perOp((r) => r.clientProc?.cpuS) },
     {
@@ -127,7 +138,7 @@ const resources = (scenario: Scenario, workers: boolean): ReadonlyArray<MetricDe
     split: (r) => r.clientProc
   },
   { label: `server CPU s${workers ? " (primary + workers)" : ""}`, better: "lower", get: serverCpuS },
-  ...(workers ? workerRows(scenario) : []),
+  ...(workers === undefined ? [] : workerRows(scenario, workers.cpus)),
   {
     label: `server CPU s${workers ? " (primary)" : ""}: user / system / V8+libuv threads`,
     better: "lower",
@@ -220,7 +231,8 @@ export const summaryTable = (report: BenchReport): string => {
   if (has("effect-tcp") && has("platform")) head.push("effect-tcp/platform")
   const rows: Array<Array<string>> = []
   for (const scenario of report.options.scenarios) {
-    for (const d of [...primary[scenario], ...resources(scenario, report.options.workers !== undefined)]) {
+    const workers = report.options.workers === undefined ? undefined : { cpus: report.host.cpus }
+    for (const d of [...primary[scenario], ...resources(scenario, workers)]) {
       const perWorker = d.perWorker
       if (perWorker !== undefined) {
         const row = [
@@ -264,9 +276,14 @@ export const mixedTable = (report: BenchReport): string => {
   const head = ["scenario", "metric", ...pairs.map((p) => `${short[p.client]}→${short[p.server]}`)]
   const rows: Array<Array<string>> = []
   for (const scenario of report.options.scenarios) {
-    const workers = report.options.workers !== undefined
+    const workers = report.options.workers === undefined ? undefined : { cpus: report.host.cpus }
     const all = resources(scenario, workers)
-    const shown = [...primary[scenario], all[0]!, all[1]!, ...(workers ? workerRows(scenario) : [])]
+    const shown = [
+      ...primary[scenario],
+      all[0]!,
+      all[1]!,
+      ...(workers === undefined ? [] : workerRows(scenario, workers.cpus))
+    ]
     for (const d of shown) {
       const perWorker = d.perWorker
       rows.push([

@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { clientFor, defaultOptions, killLiveChildren, runBench, tlsCertificate } from "../src/harness.js"
 import { IMPLS, SCENARIOS } from "../src/protocol.js"
+import { formatReport } from "../src/report.js"
 
 // `pnpm bench --smoke` as a test, so the benchmark never rots: tiny sizes, one repetition, every
 // scenario on every implementation, each in fresh server and client processes. It checks that
@@ -42,6 +43,32 @@ describe("bench --smoke", () => {
         .filter((r) => !r.ok)
         .map((r) => `${r.scenario} ${r.client}→${r.server}: ${r.check}\n${r.stderr ?? ""}`)
       assert.deepStrictEqual(failed, [], log.join("\n"))
+    } finally {
+      killLiveChildren()
+    }
+  })
+
+  it("--workers 2: conc on raw and effect-tcp, each worker's CPU and connections in the record and the report", async () => {
+    const log: Array<string> = []
+    try {
+      const report = await runBench({
+        ...defaultOptions(true),
+        scenarios: ["conc"],
+        impls: ["raw", "effect-tcp"],
+        workers: 2,
+        log: (line) => log.push(line)
+      })
+      assert.strictEqual(report.runs.length, 2, log.join("\n"))
+      for (const run of report.runs) {
+        assert.isTrue(run.ok, `${run.client}→${run.server}: ${run.check}\n${run.stderr ?? ""}`)
+        const workers = run.workerProcs ?? []
+        assert.strictEqual(workers.length, 2, `${run.server}: ${JSON.stringify(run.workerProcs)}`)
+        const served = workers.reduce((n, w) => n + (w.connections ?? 0), 0)
+        assert.strictEqual(served, report.options.params.conc.connections, `${run.server}: connections per worker`)
+      }
+      const table = formatReport(report)
+      assert.include(table, "server CPU s: each worker")
+      assert.include(table, "CPU floor ms on")
     } finally {
       killLiveChildren()
     }
