@@ -1,6 +1,7 @@
 // ESLint as the Effect repository configures it (eslint.config.mjs of Effect v3), minus its
 // formatting rule: dprint itself formats and checks (dprint.json, `pnpm lint`), so the two never
 // disagree.
+import effect from "@effect/eslint-plugin"
 import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
@@ -64,6 +65,21 @@ export default tseslint.config(
       "@typescript-eslint/no-use-before-define": "off",
       "@typescript-eslint/no-namespace": "off",
       "@typescript-eslint/no-require-imports": "off"
+    }
+  },
+  {
+    // The library and the CLI import one module at a time (`import * as Effect from "effect/Effect"`),
+    // never a barrel: a bundle then initialises only the modules it uses (etcp's start-up), and an
+    // ESM consumer loads only what it imports. Examples, tests and the bench may use barrels, as
+    // applications do (the CLI's demo too: it reads as a user's program). @effect/eslint-plugin's dprint rule is not used: dprint itself formats and
+    // checks (the rule bundles an older @dprint/typescript, 0.91, than ours, 0.96).
+    files: ["packages/tcp/src/**/*.ts", "packages/cli/src/**/*.ts"],
+    ignores: ["packages/cli/src/demo.ts"],
+    plugins: { "@effect": effect },
+    rules: {
+      "@effect/no-import-from-barrel-package": ["error", {
+        packageNames: ["effect", "@effect/platform", "@effect/rpc", "@effect/cluster", "effect-tcp"]
+      }]
     }
   }
 )
