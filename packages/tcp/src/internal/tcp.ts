@@ -454,8 +454,15 @@ class DirectConnect {
     closeSocketThen(socket, done)
   })
 
-  /** The handshake: completes with the attached connection, or the ConnectError. */
-  readonly connect: Effect.Effect<Connection.Connection<any>, ConnectError> = Effect.async((resume) => {
+  /**
+   * The handshake: completes with the attached connection, or the ConnectError. Built per
+   * connect and not kept: once connected, the object holds what the finalizer needs.
+   */
+  connect(): Effect.Effect<Connection.Connection<any>, ConnectError> {
+    return Effect.async((resume) => this.start(resume))
+  }
+
+  private start(resume: (exit: Effect.Effect<Connection.Connection<any>, ConnectError>) => void): Effect.Effect<void> {
     this.resume = resume
     const socket = this.given ?? new net.Socket({ allowHalfOpen: true })
     socket.allowHalfOpen = true
@@ -471,10 +478,18 @@ class DirectConnect {
     }
     return Effect.async<void>((done) => {
       this.settle()
+      this.resume = undefined
       if (this.attached !== undefined) return done(Effect.void)
       closeSocketThen(socket, () => done(Effect.void))
     })
-  })
+  }
+
+  /** Completes the connect (once): the resume callback is not kept, nor the fiber it holds. */
+  private complete(exit: Exit.Exit<Connection.Connection<any>, ConnectError>): void {
+    const resume = this.resume
+    this.resume = undefined
+    if (resume !== undefined) resume(exit)
+  }
 
   private settle(): boolean {
     if (this.settled) return false
@@ -497,7 +512,7 @@ class DirectConnect {
     )
     // attach adds the connection's own 'error' listener before any error can be emitted.
     this.attached = attachUnscoped(tcpSocket, this.reader, this.writer, "client")
-    this.resume!(Exit.succeed(this.attached))
+    this.complete(Exit.succeed(this.attached))
   }
 
   failed(cause: unknown): void {
@@ -520,7 +535,7 @@ class DirectConnect {
     socket.on("error", constVoid)
     metrics.connectFailed(reason)
     const error = new ConnectError({ reason, target: WhereToConnect.format(this.where), attempts, cause })
-    closeSocketThen(socket, () => this.resume!(Exit.fail(error)))
+    closeSocketThen(socket, () => this.complete(Exit.fail(error)))
   }
 }
 
@@ -568,7 +583,7 @@ const connectPlain = <A extends Address.Address>(
             : inetEndpoint(plan, plan.host, plan.family)
           const direct = new DirectConnect(where, cfg, endpoint, reader, writer, opts?.socket)
           const scope = Context.unsafeGet(fiber.currentContext, Scope.Scope)
-          return Effect.zipRight(Scope.addFinalizer(scope, direct.release), direct.connect)
+          return Effect.zipRight(Scope.addFinalizer(scope, direct.release), direct.connect())
         }
         return Effect.flatMap(
           traced(where, Effect.map(openSocket(where, cfg, opts), (socket) => ({ socket, reader, writer }))),
