@@ -13,7 +13,18 @@
  * **Errors.** Every read fails with `ReadError`: `"Reset"` (the peer reset the connection),
  * `"Closed"` (the connection was released, or its socket closed), `"ReaderInUse"` (another read
  * is waiting) or `"Unknown"` (any other socket error); `readLine`, `lines` and `readUntil` also
- * with `"LineTooLong"`, `readExactly` also with `"UnexpectedEof"`. End of stream is not an error.
+ * with `"LineTooLong"`, `readExactly`, `peek`, `readAll` and `readChunks` with `"TooLarge"`,
+ * `readExactly` also with `"UnexpectedEof"`, and every read with `"Timeout"` under
+ * `readTimeout`. End of stream is not an error.
+ *
+ * **A bound or a timeout is not the end of the connection.** A read that fails with
+ * `"LineTooLong"` or `"TooLarge"` (a bound: `maxLineLength`, `maxLength`, `maxReadLength`) or with
+ * `"Timeout"` (`readTimeout`) consumes nothing, for every read operation alike: the bytes that
+ * had arrived stay buffered (no more than the bound plus one chunk: the socket is paused again),
+ * the reader is free for the next read, and the connection stays open. The program decides: skip
+ * or drain the bytes and go on (`read(n)`), answer an error and close, or fail. A server handler
+ * that fails with one of them ends its connection like any failure; the default `onHandlerError`
+ * logs it at debug level as a peer that broke the protocol (see the `Server` module).
  *
  * **One read at a time.** A read started while another one is waiting fails with
  * `ReadError` `"ReaderInUse"` instead of interleaving bytes.
@@ -234,16 +245,18 @@ export interface Reader {
   /**
    * The next line, UTF-8 decoded (invalid bytes become U+FFFD), without its LF or CRLF. An
    * unterminated last line is returned as is; `none` only when nothing was left. A line longer
-   * than `maxLineLength` fails with `"LineTooLong"` and is left in the buffer.
+   * than `maxLineLength` fails with `"LineTooLong"` and is left in the buffer: the connection
+   * stays usable (see "A bound or a timeout" in the module's docs), as after `"Timeout"`.
    *
-   * Fails with: `"LineTooLong"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: `"LineTooLong"`, `"Timeout"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readonly readLine: Effect.Effect<Option.Option<string>, ReadError>
   /**
    * The bytes up to `delimiter` (consumed, and dropped unless `keepDelimiter`).
    *
    * Fails with: `ReadError` `"LineTooLong"` when no delimiter comes within `maxLength` (default
-   * `maxReadLength`; `limit` says which), consuming nothing; `"Reset"`, `"Closed"`,
+   * `maxReadLength`; `limit` says which), consuming nothing and leaving the connection usable (as
+   * `"Timeout"` does); `"Reset"`, `"Closed"`,
    * `"ReaderInUse"`, `"Unknown"`; `InvalidArgument` for a delimiter that is not a string or
    * bytes, or a `maxLength` that is not a non-negative integer or `Infinity`.
    */
@@ -258,15 +271,16 @@ export interface Reader {
    * Fails with: `ReadError` `"TooLarge"` (`limit: "maxReadLength"`) when `n` is above
    * `maxReadLength`, before anything is buffered (a hostile length prefix cannot make the
    * reader hold more); `InvalidArgument` when `n` is not a non-negative integer (in both cases
-   * nothing is consumed and the connection stays usable); `"UnexpectedEof"`, `"Reset"`,
-   * `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * nothing is consumed and the connection stays usable); `"Timeout"` (consuming nothing either);
+   * `"UnexpectedEof"`, `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
    */
   readExactly(n: number): Effect.Effect<Uint8Array, ReadError | InvalidArgument>
   /**
    * Exactly `n` bytes without consuming them; `none` when the stream ends first.
    *
-   * Fails with: as `readExactly` (`"TooLarge"` above `maxReadLength`, `InvalidArgument`);
-   * `"Reset"`, `"Closed"`, `"ReaderInUse"`, `"Unknown"`.
+   * Fails with: as `readExactly` (`"TooLarge"` above `maxReadLength`, `InvalidArgument`,
+   * `"Timeout"`: nothing consumed, the connection usable); `"Reset"`, `"Closed"`, `"ReaderInUse"`,
+   * `"Unknown"`.
    */
   peek(n: number): Effect.Effect<Option.Option<Uint8Array>, ReadError | InvalidArgument>
   /**

@@ -11,9 +11,12 @@
  * `"Reset"` is not reported to `onHandlerError`. One handler's failure or defect never touches
  * another connection. A peer that breaks the protocol is not a bug of the program either: with the
  * default `onHandlerError`, a handler that fails only because the peer ended inside a message
- * (`ReadError` `"UnexpectedEof"`), sent a line or frame over its bound (`"LineTooLong"`,
- * `FrameError`) or a message that does not decode (`MessageError` `"Decode"`) is logged at debug
- * level, as a client leaving, without a stack; other failures are logged as errors. Logs and spans
+ * (`ReadError` `"UnexpectedEof"`), sent a line, frame or length over a read bound (`"LineTooLong"`,
+ * `"TooLarge"`, `FrameError`), was too slow for `readTimeout` (`"Timeout"`) or sent a message that
+ * does not decode (`MessageError` `"Decode"`) is logged at debug level, as a client leaving,
+ * without a stack; other failures are logged as errors. (A read that hits a bound or `readTimeout`
+ * does not end the connection by itself: see the `Reader` module. It ends when the handler fails
+ * with it.) Logs and spans
  * name the address the server is bound to (the port the OS chose, not `:0`).
  *
  * **Limits.** At `maxConnections` no new handler starts: clients that arrive are accepted and

@@ -15,7 +15,7 @@ import * as Tcp from "../src/Tcp.js"
 import type { InvalidArgument, ReadError } from "../src/TcpError.js"
 import * as WhereToConnect from "../src/WhereToConnect.js"
 import { accept, rawServer, rawWrite } from "./utils/rawServer.js"
-import { feed, makeReader } from "./utils/reader.js"
+import { fakeSource, feed, makeReader } from "./utils/reader.js"
 
 const bytes = (s: string) => Buffer.from(s)
 const text = (b: Uint8Array) => Buffer.from(b).toString()
@@ -307,4 +307,66 @@ describe("Reader bounds and arguments", () => {
         }
       }))
   })
+})
+
+describe("a read that fails with a bound or readTimeout does not end the connection", () => {
+  // Every read operation the same way: the failure consumes nothing, the reader is free again
+  // (no "ReaderInUse"), the bytes it had are still there in order, and reading goes on.
+  const reads: ReadonlyArray<
+    readonly [string, (reader: ReaderImpl) => Effect.Effect<unknown, ReadError | InvalidArgument>]
+  > = [
+    ["readLine", (reader) => reader.readLine],
+    ["readUntil", (reader) => reader.readUntil("\r\n")],
+    ["readUntil({ maxLength })", (reader) => reader.readUntil("\r\n", { maxLength: 16 })],
+    ["readExactly", (reader) => reader.readExactly(40)],
+    ["peek", (reader) => reader.peek(40)],
+    ["readAll", (reader) => reader.readAll],
+    ["readChunks", (reader) => reader.readChunks(() => Reader.Consumed(0))]
+  ]
+
+  /** After the failed read: `expected` is still buffered, and a later read gets it, then more. */
+  const assertUsable = (reader: ReaderImpl, expected: string) =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* reader.bytesBuffered, expected.length)
+      reader.push(bytes("tail\n"))
+      reader.end()
+      let rest = ""
+      for (let i = 0; i < 100; i++) {
+        const chunk = yield* reader.read().pipe(Effect.timeout("2 seconds"))
+        if (Option.isNone(chunk)) break
+        rest += text(chunk.value)
+      }
+      assert.strictEqual(rest, expected + "tail\n")
+    })
+
+  for (const [name, read] of reads) {
+    it.live(`${name}: readTimeout consumes nothing; the bytes stay and reading goes on`, () =>
+      Effect.gen(function*() {
+        const reader = makeReader({ bufferSize: 1024, maxLineLength: 32, maxReadLength: 64, readTimeout: 50 })
+        reader.push(bytes("partial"))
+        const error = yield* Effect.flip(read(reader)).pipe(Effect.timeout("2 seconds"))
+        assert.strictEqual(error._tag === "ReadError" && error.reason, "Timeout", error.message)
+        yield* assertUsable(reader, "partial")
+      }))
+
+    it.live(`${name}: a bound (TooLarge or LineTooLong) consumes nothing; the bytes stay and reading goes on`, () =>
+      Effect.gen(function*() {
+        const source = fakeSource()
+        const reader = makeReader({ bufferSize: 16, maxLineLength: 32, maxReadLength: 32 }, source)
+        const over = "x".repeat(48)
+        const reading = yield* Effect.fork(Effect.flip(read(reader)))
+        for (let i = 0; i < over.length / 16 && reading.unsafePoll() === null; i++) {
+          reader.push(bytes(over.slice(i * 16, i * 16 + 16)))
+          yield* Effect.yieldNow()
+        }
+        const error = yield* Fiber.join(reading).pipe(Effect.timeout("2 seconds"))
+        assert.include(["TooLarge", "LineTooLong"], error._tag === "ReadError" ? error.reason : error._tag)
+        // Bounded: no more than the bound plus one chunk is held, and the next chunk pauses the socket.
+        assert.isAtMost(yield* reader.bytesBuffered, 32 + 16 + 2)
+        reader.push(bytes("y"))
+        assert.isTrue(source.paused)
+        const held = "x".repeat((yield* reader.bytesBuffered) - 1) + "y"
+        yield* assertUsable(reader, held)
+      }))
+  }
 })

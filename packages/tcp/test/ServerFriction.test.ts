@@ -73,6 +73,38 @@ describe("Server: friction a new user hit", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  it.live("a handler ended by a read bound (TooLarge, LineTooLong) or readTimeout is a peer violation: logged at debug, not as a failure", () => {
+    const { layer, logged } = recording()
+    return Effect.scoped(Effect.gen(function*() {
+      const server = yield* Server.make(local, (conn) =>
+        Effect.gen(function*() {
+          const op = Option.getOrElse(yield* conn.reader.readLine, () => "")
+          // A length prefix the peer chose; a line with no end; a peer too slow for readTimeout.
+          if (op === "exactly") yield* conn.reader.readExactly(0xfffffff0)
+          else if (op === "until") yield* conn.reader.readUntil("\r\n\r\n", { maxLength: 8 })
+          else yield* conn.reader.readExactly(100)
+        }), { readTimeout: "100 millis" })
+      for (const op of ["exactly", "until", "slow"]) {
+        yield* Tcp.withConnection(where(server.listeningOn), (conn) =>
+          Effect.gen(function*() {
+            yield* conn.writer.writeLine(op)
+            yield* conn.writer.write("more than eight bytes without the delimiter")
+            yield* conn.reader.read().pipe(Effect.timeout("5 seconds"), Effect.ignore)
+          }))
+      }
+      yield* eventually(
+        Effect.sync(() => logged.filter((l) => l.message.includes("client left breaking the protocol")).length),
+        (n) => n >= 3,
+        "three debug entries"
+      )
+      const violations = logged.filter((l) => l.message.includes("client left breaking the protocol"))
+      assert.deepStrictEqual(violations.map((l) => l.level), ["DEBUG", "DEBUG", "DEBUG"])
+      assert.include(violations.map((l) => l.message).join("\n"), "maxReadLength")
+      assert.include(violations.map((l) => l.message).join("\n"), "readTimeout")
+      assert.isUndefined(logged.find((l) => l.message.includes("connection handler failed")))
+    })).pipe(Effect.provide(layer))
+  })
+
   it.live("Server.layerAs: a tag of your own keeps listeningOn a number", () =>
     Effect.gen(function*() {
       class Api extends Context.Tag("test/Api")<Api, Server.Server<Address.Inet, number>>() {}

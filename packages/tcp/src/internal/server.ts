@@ -73,16 +73,17 @@ export const isNormalEnd = <E>(cause: Cause.Cause<E>): boolean =>
   Chunk.isEmpty(Cause.defects(cause)) && Chunk.every(Cause.failures(cause), isClientLeaving)
 
 /**
- * A peer that broke the protocol: it ended inside a message, sent a line or frame over the bound,
- * or a message that does not decode. Not a bug of the program: the default policy logs it at
- * debug level, as a client leaving, without a stack.
+ * A peer that broke the protocol: it ended inside a message, sent a line, frame or length over a
+ * read bound, was too slow for `readTimeout`, or sent a message that does not decode. Not a bug
+ * of the program: the default policy logs it at debug level, as a client leaving, without a stack.
  */
 const isPeerViolation = (error: unknown): boolean => {
   if (typeof error !== "object" || error === null) return false
   const tagged = error as { readonly _tag?: unknown; readonly reason?: unknown }
   switch (tagged._tag) {
     case "ReadError":
-      return tagged.reason === "UnexpectedEof" || tagged.reason === "LineTooLong"
+      return tagged.reason === "UnexpectedEof" || tagged.reason === "LineTooLong" || tagged.reason === "TooLarge" ||
+        tagged.reason === "Timeout"
     case "FrameError":
       return true
     case "MessageError":
