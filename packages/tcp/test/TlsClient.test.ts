@@ -23,6 +23,7 @@ import { accept, rawServer, rawWrite, readToEnd } from "./utils/rawServer.js"
 import { echo, localhost } from "./utils/server.js"
 import { tempDir } from "./utils/tempDir.js"
 import { acceptSecure, tlsPeerServer } from "./utils/tlsPeers.js"
+import { recordingTracer } from "./utils/tracer.js"
 
 const certs = testCertificates()
 const serverTls = { key: certs.server.key, cert: certs.server.cert }
@@ -460,6 +461,18 @@ describe("Tls client", () => {
         assert.strictEqual(error._tag, "InvalidArgument", String(input))
         assert.strictEqual(error.argument, argument, JSON.stringify(input))
       }
+    }))
+
+  it.scopedLive("a tracer that records spans gets a span for the TLS handshake (none is made otherwise)", () =>
+    Effect.gen(function*() {
+      const server = yield* tlsPeerServer(serverTls)
+      const { spans, tracer } = recordingTracer()
+      yield* Tcp.connect(WhereToConnect.hostAndPort("localhost", server.port), { tls: trust }).pipe(
+        Effect.withTracer(tracer)
+      )
+      const handshake = spans.find((span) => span.name === "effect-tcp.tls.handshake")
+      assert.isDefined(handshake)
+      assert.isTrue(handshake!.exit !== undefined && Exit.isSuccess(handshake!.exit))
     }))
 
   it.scopedLive("release after a reply does not wait for the server's close_notify (as over plaintext)", () =>

@@ -26,6 +26,7 @@ import { codeOf, handshakeReason } from "./errno.js"
 import * as metrics from "./metrics.js"
 import { raceInterrupt, readerConfig, writerConfig } from "./options.js"
 import { type ReaderConfig, ReaderImpl } from "./reader.js"
+import { recordsSpansIn } from "./tracing.js"
 import { checkBoolean, checkDuration, invalidArgument, maxTimerMillis, validate } from "./validate.js"
 import { type WriterConfig, WriterImpl } from "./writer.js"
 
@@ -541,7 +542,7 @@ export const connect = <A extends Address.Address>(
                 attempts: [{ address, reason: error.reason as ConnectErrorReason, cause: error }],
                 cause: error
               })
-          return Effect.uninterruptibleMask((restore) =>
+          const handshake = Effect.uninterruptibleMask((restore) =>
             Effect.flatMap(
               restore(
                 connectHandshake(
@@ -558,13 +559,16 @@ export const connect = <A extends Address.Address>(
               ),
               (secure) => Effect.as(Effect.addFinalizer(() => closeSocket(secure)), tlsTcpSocket(plain, secure))
             )
-          ).pipe(
-            Effect.tapError((error) => Effect.sync(() => metrics.connectFailed(error.reason))),
-            Effect.withSpan("effect-tcp.tls.handshake", {
-              kind: "client",
-              captureStackTrace: false,
-              attributes: { "effect-tcp.remote": Address.format(address) }
-            })
+          ).pipe(Effect.tapError((error) => Effect.sync(() => metrics.connectFailed(error.reason))))
+          // A span only when a tracer records it (as for connects and served connections).
+          return Effect.withFiberRuntime<Connection.TcpSocket<A>, ConnectError, Scope.Scope>((fiber) =>
+            recordsSpansIn(fiber)
+              ? Effect.withSpan(handshake, "effect-tcp.tls.handshake", {
+                kind: "client",
+                captureStackTrace: false,
+                attributes: { "effect-tcp.remote": Address.format(address) }
+              })
+              : handshake
           )
         }
       )
