@@ -54,6 +54,7 @@ for (let i = 0; i < runs; i++) {
 server.close()
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]
 const ms = (x) => `${x.toFixed(0).padStart(4)} ms`
+const signed = (x) => `${x < 0 ? "-" : "+"}${Math.abs(x).toFixed(0)}`
 const floor = pct(samples[0].map((s) => s.wall), 0.5)
 const floorCpu = pct(samples[0].map((s) => s.cpu), 0.5)
 console.log(
@@ -64,9 +65,7 @@ for (let c = 0; c < cases.length; c++) {
   const cpu = samples[c].map((s) => s.cpu)
   const margin = c === 0
     ? ""
-    : `   over node -e 0: wall +${(pct(wall, 0.5) - floor).toFixed(0)} ms, cpu +${
-      (pct(cpu, 0.5) - floorCpu).toFixed(0)
-    } ms`
+    : `   over node -e 0: wall ${signed(pct(wall, 0.5) - floor)} ms, cpu ${signed(pct(cpu, 0.5) - floorCpu)} ms`
   console.log(
     `${cases[c][0].padEnd(28)} wall: median ${ms(pct(wall, 0.5))}, min ${ms(Math.min(...wall))}, p90 ${
       ms(pct(wall, 0.9))
