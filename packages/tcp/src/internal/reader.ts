@@ -895,9 +895,13 @@ export class ReaderImpl implements Reader.Reader {
         if (last - offset > max) last = chunk.lastIndexOf(LF, offset + max)
         if (last >= offset) {
           const lines = (chunk as unknown as Utf8Sliceable).utf8Slice(offset, last).split("\n")
-          for (let i = 0; i < lines.length; i++) {
-            const line = lines[i]!
-            if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1)
+          // CRs only when the bytes hold one (one memchr instead of a look at every line).
+          const cr = chunk.indexOf(CR, offset)
+          if (cr !== -1 && cr < last) {
+            for (let i = 0; i < lines.length; i++) {
+              const line = lines[i]!
+              if (line.charCodeAt(line.length - 1) === CR) lines[i] = line.slice(0, -1)
+            }
           }
           if (out.length === 0) out = lines
           else for (let i = 0; i < lines.length; i++) out.push(lines[i]!)
