@@ -210,18 +210,23 @@ const staticTable = (table: unknown): ReadonlyMap<string, ReadonlyArray<Resolved
   return entries
 }
 
+const familyOf = (address: unknown): unknown =>
+  typeof address === "object" && address !== null ? (address as ResolvedAddress).family : undefined
+
 /**
  * Orders addresses for connecting, IPv6 and IPv4 interleaved starting with the family of the
- * first one (RFC 8305 §4), as Node's `autoSelectFamily` does.
+ * first one (RFC 8305 §4), as Node's `autoSelectFamily` does. Never throws: a value that is not
+ * an array (from JavaScript) is returned as it is, and elements are grouped by whatever `family`
+ * they have.
  *
  * @since 0.1.0
  * @category utils
  */
 export const interleaveFamilies = (addresses: ReadonlyArray<ResolvedAddress>): ReadonlyArray<ResolvedAddress> => {
-  if (addresses.length < 2) return addresses
-  const first = addresses[0]!.family
-  const same = addresses.filter((a) => a.family === first)
-  const other = addresses.filter((a) => a.family !== first)
+  if (!Array.isArray(addresses) || addresses.length < 2) return addresses
+  const first = familyOf(addresses[0])
+  const same = addresses.filter((a) => familyOf(a) === first)
+  const other = addresses.filter((a) => familyOf(a) !== first)
   const out: Array<ResolvedAddress> = []
   for (let i = 0; i < Math.max(same.length, other.length); i++) {
     if (i < same.length) out.push(same[i]!)
