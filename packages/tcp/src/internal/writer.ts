@@ -45,8 +45,8 @@ const notLine = (line: unknown): Exit.Exit<never, InvalidArgument> =>
 /** Uncorks at the end of the tick in which a writer corked (shared: no closure per writer). */
 const uncorkAtEndOfTick = (writer: WriterImpl): void => writer.uncorkIfCorked()
 
-/** The buffer age limit expired (shared: no closure per writer). */
-const ageExceeded = (writer: WriterImpl): void => writer.ageExceeded()
+/** The buffer age timer expired (shared: no closure per writer). */
+const checkAge = (writer: WriterImpl): void => writer.checkAge()
 
 /** Options of the writer that have been validated already. */
 export interface WriterConfig {
@@ -67,6 +67,12 @@ export class WriterImpl implements Writer.Writer {
   private closeDone = false
   private closeWaiters: Array<(effect: Effect.Effect<void>) => void> | undefined = undefined
   private ageTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  /**
+   * Everything ever written to the socket, in the units of its `writableLength` (bytes, or UTF-16
+   * code units for a string), and its value when the age timer was set.
+   */
+  private written = 0
+  private ageMark = 0
   /** The peer went away (EPIPE, ECONNRESET); `leftDeferred` exists once someone awaits it. */
   private left = false
   private leftDeferred: Deferred.Deferred<void> | undefined = undefined
@@ -168,25 +174,31 @@ export class WriterImpl implements Writer.Writer {
 
   // ---------------------------------------------------------------------------------------------
   // Buffer age limit: bytes that the OS has not taken for longer than the limit tear the
-  // connection down. Watched only while bytes wait in Node's buffer (the kernel's is full).
+  // connection down. Watched only while bytes wait in Node's buffer (the kernel's is full), by one
+  // timer at a time: no timer or extra write per batch.
 
   private watchAge(): void {
     const limit = this.config.bufferAgeLimit
     if (limit === undefined || this.ageTimer !== undefined || this.failure !== undefined) return
-    const timer = setTimeout(ageExceeded, limit, this)
+    this.ageMark = this.written
+    const timer = setTimeout(checkAge, limit, this)
     timer.unref()
     this.ageTimer = timer
-    this.socket.write(EMPTY, () => {
-      if (this.ageTimer !== timer) return
-      this.clearAgeTimer()
-      if (this.socket.writableLength > 0) this.watchAge()
-    })
   }
 
-  /** @internal */
-  ageExceeded(): void {
+  /**
+   * The age timer expired: the bytes that waited when it was set must have been handed to the OS
+   * by now (Node hands them over in order, so: everything written minus what still waits covers
+   * them). If they have, the timer is set again for the bytes waiting now; so one timer per
+   * `bufferAgeLimit` watches a busy connection, and waiting bytes trip it within twice the limit.
+   *
+   * @internal
+   */
+  checkAge(): void {
     this.ageTimer = undefined
-    if (this.socket.writableLength === 0) return
+    const waiting = this.socket.writableLength
+    if (waiting === 0 || this.failure !== undefined) return
+    if (this.written - waiting >= this.ageMark) return this.watchAge()
     metrics.bufferAgeLimitTripped()
     this.fail(new WriteError({ reason: "BufferAgeLimitExceeded" }))
     this.abort()
@@ -213,6 +225,7 @@ export class WriterImpl implements Writer.Writer {
       process.nextTick(uncorkAtEndOfTick, this)
     }
     this.socket.write(data)
+    this.written += data.length
     return Exit.void
   }
 
