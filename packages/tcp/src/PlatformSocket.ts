@@ -101,6 +101,10 @@ export const fromConnection: <A extends Address>(connection: Connection<A>) => S
  * is the `ConnectError`). Writes wait while no connection is open. This is what lets
  * `RpcClient.layerProtocolSocket` reconnect after the server went away.
  *
+ * Releasing the scope closes the open connection (a run reading from it ends with
+ * `SocketCloseError` 1000); after that, `run` and writes fail with `SocketCloseError` 1000
+ * instead of dialing or waiting. Interrupting a `run` releases its connection.
+ *
  * Fails with: `ConnectError` when the first connection cannot be made, `InvalidArgument` for a
  * bad `where` or bad options.
  *
@@ -136,6 +140,11 @@ export const make: <A extends Address>(
  * retries; `@effect/cluster` marks the runner unavailable) rather than a defect. Writes wait
  * while no connection is open.
  *
+ * Every connection belongs to the scope this runs in, even when a fiber that outlives the scope
+ * dialed it: releasing the scope closes it, ending a run reading from it (or a dial in progress)
+ * with `SocketCloseError` 1000, and any later `run` or write fails with that error instead of
+ * dialing again or waiting. Interrupting a `run` (or its dial) releases its connection.
+ *
  * Fails with: `InvalidArgument` for a bad `where` or bad options (checked when this runs).
  *
  * @example
@@ -163,6 +172,8 @@ export const makeLazy: <A extends Address>(
 
 /**
  * A Layer of `Socket.Socket` that dials `where` on the first `run` (see {@link makeLazy}).
+ * Releasing the Layer closes any connection it dialed, even one held by a fiber that outlives
+ * it (as `@effect/cluster`'s RPC clients do); runs and writes then fail with `SocketCloseError`.
  *
  * Fails with: `InvalidArgument` (bad arguments).
  *

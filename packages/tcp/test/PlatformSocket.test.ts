@@ -1,6 +1,8 @@
 import * as Socket from "@effect/platform/Socket"
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -8,11 +10,13 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import { Tcp, WhereToConnect } from "../src/index.js"
 import * as PlatformSocket from "../src/PlatformSocket.js"
-import { freePort, rawServer, rawWrite, readToEnd, ticks } from "./utils/rawServer.js"
+import { expectFdsBackTo, fdCount } from "./utils/fds.js"
+import { freePort, hangingListener, rawServer, rawWrite, readToEnd, ticks } from "./utils/rawServer.js"
 import { tempDir } from "./utils/tempDir.js"
 
 const decoder = new TextDecoder()
@@ -327,5 +331,72 @@ describe("PlatformSocket.layer", () => {
       })
       const failure = yield* Effect.flip(socket.run(() => {}))
       assert.strictEqual(failure.reason, "Open")
+    }))
+})
+
+describe("PlatformSocket.layerLazy", () => {
+  it.scopedLive("releasing the layer closes the connection it dialed; later runs and writes fail without dialing", () =>
+    Effect.gen(function*() {
+      const ended = yield* Deferred.make<void>()
+      let dialed = 0
+      const server = yield* rawServer({
+        onConnection: (peer) => {
+          dialed++
+          peer.once("end", () => {
+            peer.end()
+            Deferred.unsafeDone(ended, Exit.void)
+          })
+        }
+      })
+      const baseline = fdCount()
+      const layerScope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        PlatformSocket.layerLazy(WhereToConnect.hostAndPort("127.0.0.1", server.port)),
+        layerScope
+      )
+      const socket = Context.get(context, Socket.Socket)
+      const opened = yield* Deferred.make<void>()
+      // A client that outlives the layer (as @effect/cluster 0.60's RPC clients do): it runs
+      // again whenever a run ends, 20 times at most.
+      const client = yield* Effect.fork(
+        Effect.either(socket.run(() => {}, { onOpen: Deferred.succeed(opened, undefined) })).pipe(
+          Effect.zipLeft(Effect.sleep("10 millis")),
+          Effect.replicateEffect(20)
+        )
+      )
+      yield* Deferred.await(opened)
+      yield* Scope.close(layerScope, Exit.void)
+      yield* Deferred.await(ended)
+      const results = yield* Fiber.join(client).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => `dialed ${dialed} times, and a run did not end` })
+      )
+      assert.strictEqual(dialed, 1)
+      for (const result of results) {
+        assert.isTrue(result._tag === "Left" && Socket.SocketCloseError.is(result.left), String(result))
+      }
+      const write = yield* socket.writer
+      const failure = yield* Effect.flip(write("after release"))
+      assert.isTrue(Socket.SocketCloseError.is(failure))
+      yield* expectFdsBackTo(baseline)
+    }))
+
+  it.scopedLive("releasing the layer during a dial ends the run with SocketCloseError", () =>
+    Effect.gen(function*() {
+      const { port } = yield* hangingListener
+      const baseline = fdCount()
+      const layerScope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        PlatformSocket.layerLazy(WhereToConnect.hostAndPort("127.0.0.1", port), { timeout: "1 minute" }),
+        layerScope
+      )
+      const socket = Context.get(context, Socket.Socket)
+      const run = yield* Effect.fork(socket.run(() => {}))
+      yield* Effect.sleep("100 millis")
+      yield* Scope.close(layerScope, Exit.void)
+      const exit = yield* Fiber.await(run).pipe(
+        Effect.timeoutFail({ duration: "5 seconds", onTimeout: () => "run hung" })
+      )
+      assert.isTrue(Exit.isFailure(exit) && Socket.SocketCloseError.is(Cause.squash(exit.cause)))
+      yield* expectFdsBackTo(baseline)
     }))
 })

@@ -159,6 +159,10 @@ const isConnection = (value: unknown): value is Connection<Address> =>
   typeof value === "object" && value !== null && Reader.isReader((value as Connection<Address>).reader) &&
   Writer.isWriter((value as Connection<Address>).writer)
 
+/** How a re-dialing socket fails once the scope it was made in is released: as a closed socket. */
+const closed = (): Socket.SocketError =>
+  new Socket.SocketCloseError({ reason: "Close", code: 1000, closeReason: "the socket's scope was released" })
+
 /** A connection that a re-dialing socket holds, with the scope that owns it. */
 interface Live {
   readonly connection: Connection<Address>
@@ -198,16 +202,44 @@ const makeWith = <A extends Address>(
     let current: Live | undefined = undefined
 
     const connect = Effect.provideService(internalTcp.connect(where, options), Resolver.Resolver, resolver)
+    /** Set when `parent` is released: runs and writes then fail instead of dialing or waiting. */
+    let released = false
+    yield* Scope.addFinalizer(
+      parent,
+      Effect.sync(() => {
+        released = true
+        current = undefined
+        latch.unsafeOpen()
+      })
+    )
 
-    /** Dials, and makes the new connection the current one. */
-    const open: Effect.Effect<Live, ConnectError | InvalidArgument> = Effect.uninterruptibleMask((restore) =>
+    /** Dials, and makes the new connection the current one; fails with `closed` once `parent` is released. */
+    const open: Effect.Effect<Live, ConnectError | InvalidArgument | Socket.SocketError> = Effect.uninterruptibleMask((
+      restore
+    ) =>
       Effect.gen(function*() {
         const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
-        const exit = yield* Effect.exit(restore(Scope.extend(connect, scope)))
+        // `gone` fails when the scope closes: at once if it was forked from a released `parent`
+        // (a finalizer added to a closed scope runs at once; without this check, the dial would
+        // open a socket nothing closes), or later, after the scope has closed the socket of a dial
+        // in progress (which then ends here rather than waiting for a handshake that never ends).
+        let isGone = false
+        const gone = yield* Deferred.make<never, Socket.SocketError>()
+        yield* Scope.addFinalizer(
+          scope,
+          Effect.sync(() => {
+            isGone = true
+            Deferred.unsafeDone(gone, Exit.fail(closed()))
+          })
+        )
+        if (isGone || released) return yield* Effect.fail(closed())
+        const exit = yield* Effect.exit(restore(Effect.raceFirst(Scope.extend(connect, scope), Deferred.await(gone))))
         if (Exit.isFailure(exit)) {
           yield* Scope.close(scope, exit)
           return yield* Effect.failCause(exit.cause)
         }
+        // Released while dialing: the scope closed the socket already.
+        if (isGone || released) return yield* Effect.fail(closed())
         const live: Live = { connection: exit.value, scope, sessions: new Set(), writerReleased: false }
         current = live
         yield* latch.open
@@ -220,12 +252,13 @@ const makeWith = <A extends Address>(
       Effect.suspend(() => {
         if (current === live) {
           current = undefined
-          latch.unsafeClose()
+          if (!released) latch.unsafeClose()
         }
         return Scope.close(live.scope, Exit.void)
       })
 
-    if (!lazy) yield* open
+    // `parent` is open here: `closed` cannot happen.
+    if (!lazy) yield* Effect.catchIf(open, Socket.isSocketError, Effect.die)
 
     const run = <_, E = never, R = never>(
       handler: (chunk: Uint8Array) => Effect.Effect<_, E, R> | void,
@@ -239,7 +272,11 @@ const makeWith = <A extends Address>(
           Effect.suspend(() =>
             current !== undefined
               ? Effect.succeed(current)
-              : Effect.mapError(restore(open), (cause) => new Socket.SocketGenericError({ reason: "Open", cause }))
+              : Effect.mapError(
+                restore(open),
+                (cause) =>
+                  Socket.isSocketError(cause) ? cause : new Socket.SocketGenericError({ reason: "Open", cause })
+              )
           ),
           (live) =>
             restore(runOn(live.connection, live.sessions, handler, runOptions)).pipe(
@@ -253,12 +290,13 @@ const makeWith = <A extends Address>(
     const retire = (live: Live): void => {
       if (current === live) {
         current = undefined
-        latch.unsafeClose()
+        if (!released) latch.unsafeClose()
       }
     }
 
     const write = (chunk: Uint8Array | string | Socket.CloseEvent): Effect.Effect<void, Socket.SocketError> =>
       latch.whenOpen(Effect.suspend(() => {
+        if (released) return Effect.fail(closed())
         const live = current
         if (live === undefined) return write(chunk)
         if (Socket.isCloseEvent(chunk)) return writeTo(live.connection, live.sessions)(chunk)
