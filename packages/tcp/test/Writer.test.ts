@@ -270,6 +270,36 @@ describe("Writer", () => {
         assert.isTrue(Exit.isFailure(read))
       }))
 
+    it.scopedLive("buffer age limit: a peer that reads slowly but steadily never trips it, however long bytes keep waiting", () =>
+      Effect.gen(function*() {
+        const server = yield* rawServer({ pauseOnConnect: true })
+        const conn = yield* Tcp.connect(where(server.port), { bufferAgeLimit: "200 millis" })
+        const peer = yield* accept(server)
+        // The peer takes a chunk, then pauses 5 ms: slower than the writer, so bytes wait in
+        // Node's buffer for much longer than the limit in all, but none of them for long.
+        let received = 0
+        peer.on("data", (data: Buffer) => {
+          received += data.length
+          peer.pause()
+          setTimeout(() => peer.resume(), 5)
+        })
+        peer.resume()
+        // Strings with multi-byte characters too: Node counts them in UTF-16 code units.
+        const text = "€".repeat(8 * 1024)
+        const chunk = Buffer.alloc(32 * 1024, 7)
+        let sent = 0
+        const start = Date.now()
+        for (let i = 0; i < 20_000 && Date.now() - start < 1_200; i++) {
+          yield* conn.writer.write(i % 2 === 0 ? chunk : text)
+          sent += i % 2 === 0 ? chunk.length : Buffer.byteLength(text)
+        }
+        assert.isAtLeast(yield* conn.writer.bytesToWrite, 1, "bytes were still waiting at the end")
+        yield* conn.writer.flushed
+        assert.isFalse(yield* conn.writer.isClosed)
+        yield* settle(Effect.sync(() => received))
+        assert.strictEqual(received, sent)
+      }))
+
     it.scopedLive("ConsumerLeft: against a peer that resets, the next write or flush fails and consumerLeft completes", () =>
       Effect.gen(function*() {
         // The peer resets once it has seen our first bytes (resetting at accept may beat the
