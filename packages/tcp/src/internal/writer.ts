@@ -5,8 +5,9 @@
  * writes of one turn leave in one `writev` syscall; a write of `uncorkedFrom` or more that finds
  * nothing corked goes out at once: batching gains it nothing, and in bulk transfers Node's
  * cork/`writev` path cost more CPU per byte than plain writes (measured). Node keeps the bytes
- * the kernel has not taken yet (`writableLength`); a write suspends while more than `bufferSize` bytes wait there,
- * until Node's `'drain'` event (one listener per writer, waking every waiting write at once).
+ * the kernel has not taken yet (`writableLength`); a write suspends while more than `bufferSize`
+ * bytes wait there, until Node's `'drain'` event (one listener per writer, waking every waiting
+ * write at once).
  * `flushed` and the final flush of `close` use an empty write with a callback instead: Node
  * completes writes in order, so its callback says that every byte written before it has been
  * handed to the OS.
