@@ -234,23 +234,17 @@ export const summaryTable = (report: BenchReport): string => {
     const workers = report.options.workers === undefined ? undefined : { cpus: report.host.cpus }
     for (const d of [...primary[scenario], ...resources(scenario, workers)]) {
       const perWorker = d.perWorker
-      if (perWorker !== undefined) {
-        const row = [
-          scenario,
-          label(d),
-          ...impls.map((i) => workersCell(runsOf(report, scenario, { client: i, server: i }), perWorker))
-        ]
-        if (has("effect-tcp") && has("raw")) row.push("")
-        if (has("effect-tcp") && has("platform")) row.push("")
-        rows.push(row)
-        continue
-      }
       const split = d.split
-      if (split !== undefined) {
+      const resourceCell = perWorker !== undefined
+        ? (runs: ReadonlyArray<RunRecord>) => workersCell(runs, perWorker)
+        : split !== undefined
+        ? (runs: ReadonlyArray<RunRecord>) => splitCell(runs, split)
+        : undefined
+      if (resourceCell !== undefined) {
         const row = [
           scenario,
           label(d),
-          ...impls.map((i) => splitCell(runsOf(report, scenario, { client: i, server: i }), split))
+          ...impls.map((i) => resourceCell(runsOf(report, scenario, { client: i, server: i })))
         ]
         if (has("effect-tcp") && has("raw")) row.push("")
         if (has("effect-tcp") && has("platform")) row.push("")

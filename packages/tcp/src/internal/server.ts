@@ -248,6 +248,11 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
     })
   }
 
+  /** The accepted socket as a server-side connection, its reads resumed by `handOff`. */
+  private attach(item: Accepted<A>): Attached<A> {
+    return attachUnscoped(item.tcpSocket, this.cfg.reader, this.cfg.writer, "server", undefined, this.handOff)
+  }
+
   /**
    * One connection without a span (no tracer records them): the fiber is started with the
    * handler's scope already in its context (no context rewrite, no `Effect.scoped`). Then,
@@ -255,14 +260,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
    * reported; the same order as `serve`.
    */
   private serveUntraced(item: Accepted<A>): Fiber.RuntimeFiber<void, never> {
-    const attached = attachUnscoped(
-      item.tcpSocket,
-      this.cfg.reader,
-      this.cfg.writer,
-      "server",
-      undefined,
-      this.handOff
-    )
+    const attached = this.attach(item)
     // A real scope: Effect's forkIn/forkScoped reach into the scope's own state, so a stand-in
     // that makes the scope lazily breaks handlers that fork into it.
     const scope = Effect.runSync(Scope.make())
@@ -346,14 +344,7 @@ export class ServerImpl<A extends Address.Address, L extends number | string, E,
           Effect.flatMap(Scope.make(), (scope) => {
             flatten(span.traceId)
             flatten(span.spanId)
-            const attached = attachUnscoped(
-              item.tcpSocket,
-              this.cfg.reader,
-              this.cfg.writer,
-              "server",
-              undefined,
-              this.handOff
-            )
+            const attached = this.attach(item)
             const handler = Effect.suspend(() => this.handler(attached)) as Effect.Effect<
               void,
               E,
