@@ -174,7 +174,8 @@ const primary = Effect.gen(function*() {
     url !== undefined && url !== "" ? "runner storage: DATABASE_URL" : "runner storage: a throwaway PostgreSQL"
   )
   const ports = [yield* freePort, yield* freePort, yield* freePort]
-  const runners = yield* Effect.forEach(ports, (port) => forkRunner(port, database), { concurrency: "unbounded" })
+  // One at a time: runners started together have failed now and then creating the storage's tables.
+  const runners = yield* Effect.forEach(ports, (port) => forkRunner(port, database))
   yield* Console.log(`3 runners listening on 127.0.0.1:${ports.join(", ")}`)
   const [first, second] = runners as [Child, Child, Child]
   const ids = Array.from({ length: 12 }, (_, i) => `counter-${i}`)
